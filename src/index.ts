@@ -1,0 +1,29 @@
+/**
+ * backpropamine: self-modifying neural networks (Miconi et al., Backpropamine, ICLR 2019) on a
+ * from-scratch autograd engine with hand-written WGSL kernels.
+ */
+import { getBackend, setBackend } from './autograd/index.js';
+import type { Backend, MemoryInfo } from './kernels/backend.js';
+import { createBackend, type InitOptions } from './kernels/init.js';
+
+export * from './autograd/index.js';
+export type { Backend, FloatArray, MemoryInfo } from './kernels/backend.js';
+export { CpuBackend } from './kernels/cpu/cpu_backend.js';
+export type { InitOptions } from './kernels/init.js';
+
+/** Creates the device (WebGPU, or the CPU fallback) and makes it the one new tensors live on. */
+export async function initDevice(opts: InitOptions = {}): Promise<Backend> {
+  const backend = await createBackend(opts);
+  setBackend(backend);
+  return backend;
+}
+
+/** Releases the device so that Node can exit. */
+export function destroyDevice(): void {
+  getBackend().destroy();
+}
+
+/** Device memory: bytes in live buffers, bytes allocated (pool included), buffer count. */
+export function memory(): MemoryInfo {
+  return getBackend().memory();
+}
