@@ -10,6 +10,7 @@ export * from './autograd/index.js';
 export type { Backend, FloatArray, MemoryInfo } from './kernels/backend.js';
 export { CpuBackend } from './kernels/cpu/cpu_backend.js';
 export type { InitOptions } from './kernels/init.js';
+export { PlasticRNN, type Plasticity, type PlasticRNNOptions, type PlasticRNNOutput, type PlasticRNNState } from './models/plastic_rnn.js';
 
 /** Creates the device (WebGPU, or the CPU fallback) and makes it the one new tensors live on. */
 export async function initDevice(opts: InitOptions = {}): Promise<Backend> {

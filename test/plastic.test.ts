@@ -35,10 +35,12 @@ interface Run {
 async function run(backend: Backend, v: Variant, step: StepFn, tapeEvery = 0): Promise<Run> {
   bp.setBackend(backend);
   const data = variantData(v, 1234);
-  const { loss, leaves } = bp.tidy(() => {
+  let leaves = new Map<string, bp.Tensor>();
+  const loss = bp.tidy(() => {
     const r = unroll(v, data, step, tapeEvery);
     r.loss.backward();
-    return { loss: r.loss, leaves: r.leaves };
+    leaves = r.leaves; // kept by unroll
+    return r.loss;
   });
   const grads = new Map<string, FloatArray>();
   for (const [name, t] of leaves) if (t.grad) grads.set(name, await t.grad.data());

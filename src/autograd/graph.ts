@@ -190,41 +190,45 @@ export function backward(root: Tensor, grad?: Tensor, opts: BackwardOptions = {}
       return;
     }
     const grads = new Map<Tensor, Tensor>([[root, seed]]);
-    for (const node of reverseTopo(root.creator)) {
-      const dys = node.outputs.map((t) => grads.get(t) ?? null);
-      for (const t of node.outputs) grads.delete(t);
-      if (dys.every((d) => d === null)) continue;
-      const saved = node.takeSaved();
-      const computed = tidy(() =>
-        node.def.backward!(dys, {
-          attrs: node.attrs,
-          saved,
-          inputShapes: node.inputs.map((x) => x.shape),
-          needsGrad: node.inputs.map((x) => x.requiresGrad),
-        }).map((g, i) => (g && node.inputs[i].requiresGrad ? unbroadcast(g, node.inputs[i].shape, sumAxes) : null)),
-      );
-      // A rule may return dy itself, or one tensor for two inputs: give each gradient its own reference.
-      const inputGrads = computed.map((g) => g && retainRef(g));
-      for (const t of [...dys, ...computed]) t?.dispose();
-      if (!opts.retainGraph) node.freeSaved();
-      for (const [i, g] of inputGrads.entries()) {
-        if (!g) continue;
-        const x = node.inputs[i];
-        if (!x.creator) {
-          accumulateLeaf(x, g);
-          continue;
-        }
-        const prev = grads.get(x);
-        if (prev) {
-          grads.set(x, keep(addTensors(prev, g)));
-          prev.dispose();
-          g.dispose();
-        } else {
-          grads.set(x, g);
+    // Whatever happens (a freed graph, a shape error), pending gradients are released.
+    try {
+      for (const node of reverseTopo(root.creator)) {
+        const dys = node.outputs.map((t) => grads.get(t) ?? null);
+        if (dys.every((d) => d === null)) continue;
+        const saved = node.takeSaved();
+        for (const t of node.outputs) grads.delete(t);
+        const computed = tidy(() =>
+          node.def.backward!(dys, {
+            attrs: node.attrs,
+            saved,
+            inputShapes: node.inputs.map((x) => x.shape),
+            needsGrad: node.inputs.map((x) => x.requiresGrad),
+          }).map((g, i) => (g && node.inputs[i].requiresGrad ? unbroadcast(g, node.inputs[i].shape, sumAxes) : null)),
+        );
+        // A rule may return dy itself, or one tensor for two inputs: give each gradient its own reference.
+        const inputGrads = computed.map((g) => g && retainRef(g));
+        for (const t of [...dys, ...computed]) t?.dispose();
+        if (!opts.retainGraph) node.freeSaved();
+        for (const [i, g] of inputGrads.entries()) {
+          if (!g) continue;
+          const x = node.inputs[i];
+          if (!x.creator) {
+            accumulateLeaf(x, g);
+            continue;
+          }
+          const prev = grads.get(x);
+          if (prev) {
+            grads.set(x, keep(addTensors(prev, g)));
+            prev.dispose();
+            g.dispose();
+          } else {
+            grads.set(x, g);
+          }
         }
       }
+    } finally {
+      for (const g of grads.values()) g.dispose();
     }
-    for (const g of grads.values()) g.dispose();
   });
 }
 

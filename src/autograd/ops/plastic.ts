@@ -98,7 +98,7 @@ function inputList(a: PlasticStepArgs, retro: boolean): Tensor[] {
  * others, one segment at a time, during backward (k ≈ √T minimises peak memory).
  */
 export class TraceTape {
-  #steps: Tensor[][] = [];
+  #steps: { saved: Tensor[]; g: PlasticGeometry | null }[] = [];
   #segment = new Map<number, Tensor[]>();
 
   constructor(readonly every: number) {
@@ -107,7 +107,7 @@ export class TraceTape {
 
   /** Reserves the next step's index. */
   next(): number {
-    this.#steps.push([]);
+    this.#steps.push({ saved: [], g: null });
     return this.#steps.length - 1;
   }
 
@@ -116,32 +116,35 @@ export class TraceTape {
     return t % this.every === 0;
   }
 
-  /** Called with the node's own saved references, which live until that step's backward ran. */
-  register(t: number, saved: Tensor[]): void {
-    this.#steps[t] = saved;
+  /**
+   * Called with the node's own saved references, which live until that step's backward ran, and
+   * the step's geometry (the modulation's shape may differ from step to step).
+   */
+  register(t: number, saved: Tensor[], g: PlasticGeometry): void {
+    this.#steps[t] = { saved, g };
   }
 
   /** The traces (hebb, and elig if retroactive) entering step t; the caller disposes them. */
-  traces(g: PlasticGeometry, t: number): Tensor[] {
-    if (!this.#segment.has(t)) this.#recompute(g, t);
+  traces(t: number): Tensor[] {
+    if (!this.#segment.has(t)) this.#recompute(t);
     const out = this.#segment.get(t)!;
     this.#segment.delete(t);
     return out;
   }
 
-  #recompute(g: PlasticGeometry, t: number): void {
+  #recompute(t: number): void {
     this.clear();
     const start = t - (t % this.every);
     const at = (s: number) => {
-      const saved = this.#steps[s];
-      if (!saved?.length) throw new Error(`TraceTape: step ${s} was not recorded (or its backward already ran)`);
-      return saved;
+      const step = this.#steps[s];
+      if (!step?.g || step.saved[0].isDisposed) throw new Error(`TraceTape: step ${s} was not recorded (or its backward already ran)`);
+      return { saved: step.saved, g: step.g };
     };
-    const retro = g.rule === 'retroactive';
     // The checkpoint's traces are borrowed from its node; the recomputed ones are owned here.
-    let traces = at(start).slice(traceStart(g));
+    let traces = at(start).saved.slice(traceStart(at(start).g));
     for (let s = start; s < t; s++) {
-      const saved = at(s);
+      const { saved, g } = at(s);
+      const retro = g.rule === 'retroactive';
       const [hebb, elig] = traces;
       const k = plasticKernels(hebb);
       const out = k.hebbUpdate(g, hebb.buf, elig?.buf ?? null, saved[S_PRE].buf, saved[S_POST].buf, saved[S_MOD].buf, retro ? saved[S_ETA].buf : null);
@@ -190,10 +193,10 @@ const plasticStepDef: OpDef<StepAttrs> = {
     if (!tape || tape.keepsTrace(t)) list.push(inputs[HEBB], ...(retro ? [inputs[ELIG]] : []));
     return list;
   },
-  recorded: (saved, { tape, t }) => tape?.register(t, saved),
+  recorded: (saved, { tape, t, g }) => tape?.register(t, saved, g),
   backward: ([dh, dhebb, delig], { saved, attrs: { g, tape, t }, inputShapes }) => {
     const retro = g.rule === 'retroactive';
-    const recomputed = tape && !tape.keepsTrace(t) ? tape.traces(g, t) : null;
+    const recomputed = tape && !tape.keepsTrace(t) ? tape.traces(t) : null;
     const [hebb, elig] = recomputed ?? saved.slice(traceStart(g));
     const d = plasticKernels(hebb).plasticStepBackward(
       g,

@@ -1,0 +1,139 @@
+/**
+ * PlasticRNN: the authors' RL network (PAPER.md §1.6-1.7; `sr/modul.py`, `maze/batch.py`).
+ *
+ *   h      = tanh(W_in·x + b_in + (w + α⊙P)·h_prev)       P = Hebb, or pw (retroactive)
+ *   logits = W_o·h + b_o;  V = W_v·h + b_v;  M = tanh(W_DA·h + b_DA)
+ *   then P is updated with Δ = h ⊗ h_prev (rows postsynaptic) by the rule of `plasticity`.
+ *
+ * The update of step t is applied by step t+1's fused kernel as it reads the trace (one read and
+ * one write of P per step); the state carries that pending update.
+ */
+import {
+  add, Linear, matmul, Module, plasticStep, plasticStepReference, tanh, tensor, TraceTape, uniform, zeros,
+  type ClipKind, type PlasticConfig, type Rng, type Tensor,
+} from '../autograd/index.js';
+
+export type Plasticity = 'none' | 'hebbian' | 'neuromodulated' | 'retroactive';
+
+export interface PlasticRNNOptions {
+  inputSize: number;
+  hiddenSize: number;
+  /** Policy logits (2 for cue-reward, 4 for the maze). */
+  numActions: number;
+  /** 'none' = the code's rnn, 'hebbian' = plastic, 'neuromodulated' = modplast, 'retroactive' = modul. */
+  plasticity: Plasticity;
+  /** 'scalar': one M(t) per episode (the RL code); 'fanout': η_j = a_j·M + b_j per postsynaptic neuron. */
+  modulator?: 'scalar' | 'fanout';
+  /** 'hard' (default, every RL paper run) or 'soft' (the code's addpw=2), or 'none'. */
+  clip?: ClipKind;
+  /** Trace bound; ±1 in the RL code. */
+  clipValue?: number;
+  /** Initial η (plastic) and η_et (retroactive): 0.1 in `sr/modul.py` (default), 0.01 in `maze/batch.py`. */
+  etaInit?: number;
+  /** Backprop memory: keep every k-th trace and recompute the rest (1 = store all). */
+  checkpointEvery?: number;
+  /** 'fused' (default) runs the plastic kernels; 'reference' the same math composed of primitive ops. */
+  kernel?: 'fused' | 'reference';
+  rng: Rng;
+}
+
+/** Episode state: start a new one with `initialState(batch)` (everything zero, as in the code). */
+export interface PlasticRNNState {
+  h: Tensor;
+  hebb: Tensor | null;
+  elig: Tensor | null;
+  /** The update still to apply: Δ = post ⊗ pre scaled by mod. */
+  pending: { pre: Tensor; post: Tensor; mod: Tensor } | null;
+  tape: TraceTape | null;
+}
+
+export interface PlasticRNNOutput {
+  logits: Tensor;
+  value: Tensor;
+  /** M(t), [B, 1] (neuromodulated and retroactive only). */
+  modulator: Tensor | null;
+  state: PlasticRNNState;
+}
+
+export class PlasticRNN extends Module {
+  readonly i2h: Linear;
+  readonly w: Tensor;
+  readonly alpha: Tensor | null;
+  /** Hebbian rate η ('hebbian'; also present, unused, in the modulated nets, as in the code's parameter counts). */
+  readonly eta: Tensor | null;
+  /** Eligibility-trace rate η_et ('retroactive'). */
+  readonly etaet: Tensor | null;
+  readonly h2o: Linear;
+  readonly h2v: Linear;
+  readonly h2DA: Linear | null;
+  readonly modfanout: Linear | null;
+  readonly #cfg: PlasticConfig | null;
+  readonly #checkpointEvery: number;
+
+  constructor(readonly opts: PlasticRNNOptions) {
+    super();
+    const { inputSize, hiddenSize: n, numActions, plasticity, rng } = opts;
+    const modulated = plasticity === 'neuromodulated' || plasticity === 'retroactive';
+    const etaInit = opts.etaInit ?? 0.1;
+    // Registration order follows the authors' modules, so state dicts list keys alike.
+    this.i2h = this.registerModule('i2h', new Linear(inputSize, n, rng));
+    this.w = this.registerParameter('w', uniform([n, n], 0, 0.01, rng));
+    this.alpha = plasticity === 'none' ? null : this.registerParameter('alpha', uniform([n, n], 0, 0.01, rng));
+    this.eta = plasticity === 'none' ? null : this.registerParameter('eta', tensor([etaInit]));
+    this.etaet = plasticity === 'retroactive' ? this.registerParameter('etaet', tensor([etaInit])) : null;
+    this.h2DA = modulated ? this.registerModule('h2DA', new Linear(n, 1, rng)) : null;
+    this.modfanout = modulated && opts.modulator === 'fanout' ? this.registerModule('modfanout', new Linear(1, n, rng)) : null;
+    this.h2o = this.registerModule('h2o', new Linear(n, numActions, rng));
+    this.h2v = this.registerModule('h2v', new Linear(n, 1, rng));
+    this.#cfg =
+      plasticity === 'none'
+        ? null
+        : { rule: plasticity === 'retroactive' ? 'retroactive' : 'hebbian', clip: opts.clip ?? 'hard', clipValue: opts.clipValue ?? 1 };
+    this.#checkpointEvery = opts.checkpointEvery ?? 1;
+  }
+
+  get hiddenSize(): number {
+    return this.opts.hiddenSize;
+  }
+
+  /** Zero hidden state and traces for `batch` episodes. */
+  initialState(batch: number): PlasticRNNState {
+    const n = this.opts.hiddenSize;
+    const plastic = this.#cfg !== null;
+    return {
+      h: zeros([batch, n]),
+      hebb: plastic ? zeros([batch, n, n]) : null,
+      elig: this.#cfg?.rule === 'retroactive' ? zeros([batch, n, n]) : null,
+      pending: null,
+      tape: plastic && this.#checkpointEvery > 1 ? new TraceTape(this.#checkpointEvery) : null,
+    };
+  }
+
+  /** One time step for a batch of inputs x [B, inputSize]. */
+  step(x: Tensor, state: PlasticRNNState): PlasticRNNOutput {
+    const drive = this.i2h.forward(x);
+    let h: Tensor;
+    let hebb = state.hebb;
+    let elig = state.elig;
+    if (!this.#cfg) {
+      h = tanh(add(drive, matmul(state.h, this.w, { transB: true })));
+    } else {
+      // At the first step nothing is pending: Δ = 0 leaves the zero trace unchanged.
+      const pending = state.pending ?? { pre: state.h, post: state.h, mod: zeros([1]) };
+      const args = { hebb: hebb!, elig, ...pending, eta: this.etaet, x: state.h, drive, w: this.w, alpha: this.alpha! };
+      const r = this.opts.kernel === 'reference' ? plasticStepReference(this.#cfg, args) : plasticStep(this.#cfg, args, state.tape);
+      [h, hebb, elig] = [r.h, r.hebb, r.elig];
+    }
+    const logits = this.h2o.forward(h);
+    const value = this.h2v.forward(h);
+    const modulator = this.h2DA ? tanh(this.h2DA.forward(h)) : null;
+    let mod: Tensor | null = null;
+    if (this.#cfg) mod = this.modfanout ? this.modfanout.forward(modulator!) : (modulator ?? this.eta!);
+    return {
+      logits,
+      value,
+      modulator,
+      state: { h, hebb, elig, pending: mod ? { pre: state.h, post: h, mod } : null, tape: state.tape },
+    };
+  }
+}
