@@ -1,0 +1,36 @@
+// common.wgsl: helpers shared by every kernel. pipelines.ts prepends this file to each kernel's
+// source by plain concatenation (no other preprocessing), so compile errors are reported with line
+// numbers relative to the kernel's own file.
+
+// Threads per workgroup of every 1-D kernel. Launches use a 2-D grid of such workgroups, because
+// one dimension holds at most 65535 of them; thread_index() flattens it again.
+const WG: u32 = 64u;
+
+fn thread_index(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
+  return (wid.y * nwg.x + wid.x) * WG + lid;
+}
+
+// tanh(x) = sign(x)·(1 − e)/(1 + e) with e = exp(−2|x|): e never overflows, so |x| = 100 gives
+// ±1 where the built-in tanh returns NaN on some backends (gpuweb#4458).
+fn stable_tanh(x: vec4<f32>) -> vec4<f32> {
+  let e = exp(-2.0 * abs(x));
+  return sign(x) * (1.0 - e) / (1.0 + e);
+}
+
+// sigmoid from e = exp(−|x|) ≤ 1: 1/(1 + e) for x ≥ 0, e/(1 + e) otherwise; never overflows.
+fn stable_sigmoid(x: vec4<f32>) -> vec4<f32> {
+  let e = exp(-abs(x));
+  return select(e, vec4<f32>(1.0), x >= vec4<f32>(0.0)) / (1.0 + e);
+}
+
+// PCG-RXS-M-XS hash, the same bits as pcgHash in src/kernels/hash.ts (u32 arithmetic wraps).
+fn pcg_hash(v: u32) -> u32 {
+  let state = v * 747796405u + 2891336453u;
+  let word = ((state >> ((state >> 28u) + 4u)) ^ state) * 277803737u;
+  return (word >> 22u) ^ word;
+}
+
+// A uniform number in [0, 1) with 24 random bits, exact in f32: hashUniform in hash.ts.
+fn hash_uniform(seed: u32, index: u32) -> f32 {
+  return f32(pcg_hash(pcg_hash(index) ^ seed) >> 8u) / 16777216.0;
+}

@@ -1,0 +1,34 @@
+// cross_entropy.wgsl: loss[r] = logsumexp(x[r, :]) − x[r, target[r]], with the stable
+// logsumexp = mx + log(Σ_c exp(x[r, c] − mx)), mx = max_c x[r, c].
+// Shapes: x [rows, cols], targets [rows] (u32, checked < cols on the host), loss [rows].
+// Bindings: group 0: 0 x (read), 1 targets (u32, read), 2 loss (read_write). Group 1: 0 p.
+// Grid: one thread per row (rows threads), 2-D grid of WG-thread workgroups.
+
+struct Params {
+  rows: u32,
+  cols: u32,
+}
+
+@group(0) @binding(0) var<storage, read> x: array<f32>;
+@group(0) @binding(1) var<storage, read> targets: array<u32>;
+@group(0) @binding(2) var<storage, read_write> loss: array<f32>;
+@group(1) @binding(0) var<uniform> p: Params;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let r = thread_index(wid, nwg, lid);
+  if (r >= p.rows) {
+    return;
+  }
+  let base = r * p.cols;
+  var mx = x[base];
+  for (var c = 1u; c < p.cols; c++) {
+    mx = max(mx, x[base + c]);
+  }
+  var s = 0.0;
+  for (var c = 0u; c < p.cols; c++) {
+    s += exp(x[base + c] - mx);
+  }
+  loss[r] = mx + log(s) - x[base + targets[r]];
+}

@@ -1,0 +1,23 @@
+// fill.wgsl: out[i] = value.
+// Shapes: out is flat; the n4 = ceil(n/4) vec4s covering the first n elements are all written
+// (pooled buffers are padded to 256 bytes, so the last vec4 is in bounds).
+// Bindings: group 0: 0 out (vec4, read_write). Group 1: 0 p.
+// Grid: one thread per vec4 (n4 threads), 2-D grid of WG-thread workgroups.
+
+struct Params {
+  n4: u32,
+  value: f32,
+}
+
+@group(0) @binding(0) var<storage, read_write> out: array<vec4<f32>>;
+@group(1) @binding(0) var<uniform> p: Params;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let i = thread_index(wid, nwg, lid);
+  if (i >= p.n4) {
+    return;
+  }
+  out[i] = vec4<f32>(p.value);
+}

@@ -1,0 +1,103 @@
+/**
+ * A pool of GPU buffers of one usage, bucketed by size class.
+ *
+ * Creating a GPU buffer is slow next to a dispatch, and a training step frees and allocates the
+ * same sizes over and over, so freed buffers wait in free lists for the next request of their
+ * class. The lists are capped (per class and in total bytes) and buffers beyond the caps are
+ * destroyed, so the pool never hides unbounded growth; `memory()` reports both the bytes handed
+ * out and the bytes that exist (tfjs learned to report the second one the hard way).
+ *
+ * Deferred release: a buffer freed while an unsubmitted command encoder may still use it must not
+ * be handed out again (a queue.writeBuffer into it would run before that encoder's work) nor
+ * destroyed (the submit would fail). Such buffers wait in `#pending` until `afterSubmit()`.
+ */
+
+import type { MemoryInfo } from '../backend.js';
+
+export interface PoolLimits {
+  /** Free buffers kept per size class. */
+  maxFreePerClass: number;
+  /** Bytes of free buffers kept in all. */
+  maxFreeBytes: number;
+}
+
+export const DEFAULT_POOL_LIMITS: PoolLimits = { maxFreePerClass: 64, maxFreeBytes: 256 * 2 ** 20 };
+
+/**
+ * The bytes a request of `bytes` occupies: at least 256 and 256-byte aligned (so every buffer can
+ * be read as whole vec4s), then rounded up to the grid 2^e·{1, 1.25, 1.5, 1.75}. The grid bounds
+ * the waste at 25% and makes a freed buffer fit many nearby sizes.
+ */
+export function sizeClass(bytes: number): number {
+  const aligned = Math.max(256, Math.ceil(bytes / 256) * 256);
+  const step = 2 ** Math.floor(Math.log2(aligned)) / 4;
+  return Math.ceil(Math.ceil(aligned / step) * step / 256) * 256;
+}
+
+export class BufferPool {
+  readonly #device: GPUDevice;
+  readonly #usage: GPUBufferUsageFlags;
+  readonly #limits: PoolLimits;
+  readonly #free = new Map<number, GPUBuffer[]>();
+  #pending: GPUBuffer[] = [];
+  #freeBytes = 0;
+  #bytesInUse = 0;
+  #bytesAllocated = 0;
+  #numBuffers = 0;
+
+  constructor(device: GPUDevice, usage: GPUBufferUsageFlags, limits: PoolLimits = DEFAULT_POOL_LIMITS) {
+    this.#device = device;
+    this.#usage = usage;
+    this.#limits = limits;
+  }
+
+  /** A buffer of at least `bytes` bytes (exactly `sizeClass(bytes)`), contents unspecified. */
+  acquire(bytes: number): GPUBuffer {
+    const size = sizeClass(bytes);
+    let buffer = this.#free.get(size)?.pop();
+    if (buffer) {
+      this.#freeBytes -= size;
+    } else {
+      buffer = this.#device.createBuffer({ size, usage: this.#usage });
+      this.#bytesAllocated += size;
+      this.#numBuffers++;
+    }
+    this.#bytesInUse += size;
+    return buffer;
+  }
+
+  /**
+   * Gives `buffer` back. With `deferred`, it returns to the free lists only at the next
+   * `afterSubmit()`, because an encoder not yet submitted may use it.
+   */
+  release(buffer: GPUBuffer, deferred: boolean): void {
+    this.#bytesInUse -= buffer.size;
+    if (deferred) this.#pending.push(buffer);
+    else this.#keepOrDestroy(buffer);
+  }
+
+  /** Call after each submit: buffers released while it was being recorded become reusable. */
+  afterSubmit(): void {
+    const pending = this.#pending;
+    this.#pending = [];
+    for (const buffer of pending) this.#keepOrDestroy(buffer);
+  }
+
+  memory(): MemoryInfo {
+    return { bytesInUse: this.#bytesInUse, bytesAllocated: this.#bytesAllocated, numBuffers: this.#numBuffers };
+  }
+
+  #keepOrDestroy(buffer: GPUBuffer): void {
+    const size = buffer.size;
+    const list = this.#free.get(size) ?? [];
+    if (list.length < this.#limits.maxFreePerClass && this.#freeBytes + size <= this.#limits.maxFreeBytes) {
+      list.push(buffer);
+      this.#free.set(size, list);
+      this.#freeBytes += size;
+    } else {
+      buffer.destroy();
+      this.#bytesAllocated -= size;
+      this.#numBuffers--;
+    }
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * The WebGPU device: adapter and device creation with the adapter's real limits, and the two ways a
+ * device fails outside any call: `device.lost` and uncaptured validation errors.
+ *
+ * A lost device must never leave a caller hanging: pending reads reject with `DeviceLostError`, and
+ * every later call throws it at once. Validation errors nobody captured are recorded and thrown at
+ * the next flush, so they surface near the code that caused them instead of in Dawn's log only.
+ */
+
+/** The device is gone (destroyed, or lost by the driver); nothing more can run on it. */
+export class DeviceLostError extends Error {
+  override name = 'DeviceLostError';
+}
+
+/** The limits we raise from WebGPU's defaults to what the adapter supports. */
+const REQUESTED_LIMITS = [
+  'maxBufferSize',
+  'maxStorageBufferBindingSize',
+  'maxStorageBuffersPerShaderStage',
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup',
+] as const;
+
+export interface DeviceOptions {
+  /**
+   * The `GPU` to request an adapter from. Defaults to `navigator.gpu` in browsers, and in Node to a
+   * Dawn instance from the `webgpu` package.
+   */
+  gpu?: GPU;
+  powerPreference?: GPUPowerPreference;
+}
+
+export class GpuDevice {
+  readonly device: GPUDevice;
+  readonly limits: GPUSupportedLimits;
+  /**
+   * The instance the device came from, held for the device's lifetime: if V8 collects Dawn's
+   * instance, Dawn tears it down under in-flight work (SIGSEGV; DESIGN.md, field notes).
+   */
+  readonly gpu: GPU;
+  #lost: DeviceLostError | null = null;
+  /** Rejects each guarded promise still pending, once the device is lost. */
+  readonly #onLost = new Set<() => void>();
+  #uncaptured: GPUError | null = null;
+
+  private constructor(gpu: GPU, device: GPUDevice) {
+    this.gpu = gpu;
+    this.device = device;
+    this.limits = device.limits;
+    void device.lost.then((info) => this.#markLost(`WebGPU device lost (${info.reason}): ${info.message}`));
+    device.addEventListener('uncapturederror', (event) => {
+      this.#uncaptured ??= (event as GPUUncapturedErrorEvent).error;
+    });
+  }
+
+  /** A device on the best adapter, or null when there is none. */
+  static async create(opts: DeviceOptions = {}): Promise<GpuDevice | null> {
+    const gpu = opts.gpu ?? globalThis.navigator?.gpu ?? (await dawnInstance());
+    const adapter = await gpu.requestAdapter({ powerPreference: opts.powerPreference });
+    if (!adapter) return null;
+    const requiredLimits: Record<string, number> = {};
+    for (const name of REQUESTED_LIMITS) requiredLimits[name] = adapter.limits[name];
+    return new GpuDevice(gpu, await adapter.requestDevice({ requiredLimits }));
+  }
+
+  /** Throws DeviceLostError if the device is gone. `what` names the call that was attempted. */
+  assertAlive(what: string): void {
+    if (this.#lost) throw new DeviceLostError(`${what}: ${this.#lost.message}`);
+  }
+
+  /** Throws, once, the first validation or memory error no error scope captured. */
+  throwUncaptured(): void {
+    const error = this.#uncaptured;
+    if (!error) return;
+    this.#uncaptured = null;
+    throw new Error(`WebGPU ${error.constructor.name} in recorded work: ${error.message}`);
+  }
+
+  /** `promise`, but rejecting with DeviceLostError as soon as the device is lost. */
+  guard<T>(what: string, promise: Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const onLost = (): void => reject(new DeviceLostError(`${what}: ${this.#lost!.message}`));
+      if (this.#lost) return onLost();
+      this.#onLost.add(onLost);
+      promise.then(
+        (value) => {
+          this.#onLost.delete(onLost);
+          resolve(value);
+        },
+        (error: unknown) => {
+          this.#onLost.delete(onLost);
+          // Dawn rejects a pending mapAsync with an empty DOMException when the device goes away.
+          if (this.#lost) onLost();
+          else reject(error);
+        },
+      );
+    });
+  }
+
+  /** Destroys the device (Node can then exit); every later call throws DeviceLostError. */
+  destroy(): void {
+    this.#markLost('WebGPU device was destroyed by destroy()');
+    this.device.destroy();
+  }
+
+  #markLost(message: string): void {
+    this.#lost ??= new DeviceLostError(message);
+    for (const reject of this.#onLost) reject();
+    this.#onLost.clear();
+  }
+}
+
+/** Node has no navigator.gpu: use Dawn from the `webgpu` package, with its GPU* globals installed. */
+async function dawnInstance(): Promise<GPU> {
+  const { create, globals } = await import('webgpu');
+  Object.assign(globalThis, globals);
+  return create([]);
+}

@@ -1,0 +1,598 @@
+/**
+ * The WebGPU backend: the kernel interface of backend.ts on hand-written WGSL (float32).
+ *
+ * Dispatch is cheap only in bulk (an empty dispatch costs 13-25 µs on lavapipe, a submit-and-wait
+ * 80-90 µs; DESIGN.md), so calls are recorded into one command encoder and one compute pass and
+ * submitted every `batchSize` dispatches, or when a read or sync needs the results. Each dispatch's
+ * uniforms go to a slot of the uniform ring, its bind group comes from a cache, outputs come from
+ * the buffer pool, and buffers freed while the open encoder may still use them are released only
+ * after it is submitted. Arguments are checked before anything is recorded.
+ */
+import {
+  broadcastStrides,
+  sizeOf,
+  type AdamParams,
+  type Backend,
+  type BinaryOp,
+  type Buf,
+  type MatmulGeometry,
+  type MemoryInfo,
+  type ReduceOp,
+  type SgdParams,
+  type UnaryOp,
+  type View,
+} from '../backend.js';
+import { BindGroupCache } from './bind_groups.js';
+import { BufferPool, DEFAULT_POOL_LIMITS, sizeClass, type PoolLimits } from './buffer_pool.js';
+import { GpuDevice, type DeviceOptions } from './device.js';
+import { compileKernels, paramsLayout, type Kernel } from './pipelines.js';
+import { checkBroadcast, checkCount, checkIndices, checkShape, checkView, groupRows, mergeDims } from './prepare.js';
+import { UniformRing, type ParamsWriter } from './uniform_ring.js';
+import adam from '../../../shaders/adam.wgsl';
+import binary from '../../../shaders/binary.wgsl';
+import copy from '../../../shaders/copy.wgsl';
+import copy_strided from '../../../shaders/copy_strided.wgsl';
+import cross_entropy from '../../../shaders/cross_entropy.wgsl';
+import cross_entropy_bwd from '../../../shaders/cross_entropy_bwd.wgsl';
+import dropout from '../../../shaders/dropout.wgsl';
+import fill from '../../../shaders/fill.wgsl';
+import gather_rows from '../../../shaders/gather_rows.wgsl';
+import matmul from '../../../shaders/matmul.wgsl';
+import matmul_vec4 from '../../../shaders/matmul_vec4.wgsl';
+import reduce from '../../../shaders/reduce.wgsl';
+import scatter_add_rows from '../../../shaders/scatter_add_rows.wgsl';
+import sgd from '../../../shaders/sgd.wgsl';
+import softmax from '../../../shaders/softmax.wgsl';
+import unary from '../../../shaders/unary.wgsl';
+import where from '../../../shaders/where.wgsl';
+
+const SOURCES = {
+  adam,
+  binary,
+  copy,
+  copy_strided,
+  cross_entropy,
+  cross_entropy_bwd,
+  dropout,
+  fill,
+  gather_rows,
+  matmul,
+  matmul_vec4,
+  reduce,
+  scatter_add_rows,
+  sgd,
+  softmax,
+  unary,
+  where,
+};
+type KernelName = keyof typeof SOURCES;
+
+/** Position in these lists = the `op` number that unary.wgsl and binary.wgsl switch on. */
+const UNARY_OPS: readonly UnaryOp[] = [
+  'neg', 'exp', 'log', 'sqrt', 'tanh', 'sigmoid', 'relu', 'abs', 'sign', 'square', 'reciprocal', 'pow', 'clamp', 'affine', 'step',
+];
+const BINARY_OPS: readonly BinaryOp[] = [
+  'add', 'sub', 'mul', 'div', 'max', 'min', 'eq', 'gt', 'ge', 'lt', 'le', 'tanh_grad', 'sigmoid_grad', 'relu_grad', 'clamp_grad',
+];
+const REDUCE_OPS: readonly ReduceOp[] = ['sum', 'max'];
+
+/** Threads per workgroup: WG in common.wgsl. */
+const WG = 64;
+/** Dispatches recorded before an automatic submit. */
+const DEFAULT_BATCH_SIZE = 64;
+/** Uniform ring slots; a batch that outgrows them is submitted early. */
+const UNIFORM_SLOTS = 1024;
+/** A reduction with fewer outputs than this splits long rows across threads (two passes). */
+const REDUCE_MIN_THREADS = 4096;
+/** Shortest run of a split reduction. */
+const REDUCE_MIN_CHUNK = 256;
+
+export interface WebGPUBackendOptions extends DeviceOptions {
+  /** Dispatches recorded before an automatic submit (default 64). */
+  batchSize?: number;
+  /** Caps of the buffer pool's free lists. */
+  pool?: Partial<PoolLimits>;
+}
+
+class GpuBuf implements Buf {
+  constructor(
+    readonly length: number,
+    /** null once freed. */
+    public buffer: GPUBuffer | null,
+  ) {}
+}
+
+/** The WebGPU backend, or null when the machine has no WebGPU adapter. Compiles every kernel first. */
+export async function createWebGPUBackend(opts: WebGPUBackendOptions = {}): Promise<WebGPUBackend | null> {
+  const gpu = await GpuDevice.create(opts);
+  if (!gpu) return null;
+  try {
+    const params = paramsLayout(gpu.device);
+    const kernels = await compileKernels(gpu.device, SOURCES, params);
+    return new WebGPUBackend(gpu, kernels, params, opts);
+  } catch (error) {
+    gpu.destroy();
+    throw error;
+  }
+}
+
+export class WebGPUBackend implements Backend {
+  readonly name = 'webgpu';
+  readonly precision = 'f32';
+  /** The device, for benchmarks and tests that time or compile on it. */
+  readonly gpu: GpuDevice;
+  readonly #device: GPUDevice;
+  readonly #kernels: Map<KernelName, Kernel>;
+  readonly #pool: BufferPool;
+  /** MAP_READ buffers for readback. */
+  readonly #staging: BufferPool;
+  readonly #ring: UniformRing;
+  readonly #bindGroups: BindGroupCache;
+  /** Bound as sgd's momentum buffer when there is none (a binding cannot be left empty). */
+  readonly #placeholder: GPUBuffer;
+  readonly #batchSize: number;
+  #encoder: GPUCommandEncoder | null = null;
+  #pass: GPUComputePassEncoder | null = null;
+  #dispatches = 0;
+
+  /** Use createWebGPUBackend(). */
+  constructor(gpu: GpuDevice, kernels: Map<KernelName, Kernel>, params: GPUBindGroupLayout, opts: WebGPUBackendOptions = {}) {
+    this.#batchSize = opts.batchSize ?? DEFAULT_BATCH_SIZE;
+    checkCount('createWebGPUBackend', 'batchSize', this.#batchSize);
+    this.gpu = gpu;
+    this.#device = gpu.device;
+    this.#kernels = kernels;
+    const limits = { ...DEFAULT_POOL_LIMITS, ...opts.pool };
+    this.#pool = new BufferPool(this.#device, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST, limits);
+    this.#staging = new BufferPool(this.#device, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, limits);
+    this.#ring = new UniformRing(this.#device, params, UNIFORM_SLOTS);
+    this.#bindGroups = new BindGroupCache(this.#device);
+    this.#placeholder = this.#device.createBuffer({ label: 'placeholder', size: 256, usage: GPUBufferUsage.STORAGE });
+  }
+
+  // ---------------------------------------------------------------- memory
+
+  alloc(n: number): Buf {
+    return this.#new('alloc', n);
+  }
+
+  upload(data: ArrayLike<number>): Buf {
+    const out = this.#new('upload', data.length);
+    const values = data instanceof Float32Array ? data : Float32Array.from(data);
+    if (values.length > 0) this.#device.queue.writeBuffer(out.buffer!, 0, values);
+    return out;
+  }
+
+  fill(n: number, value: number): Buf {
+    return this.#fill('fill', n, value);
+  }
+
+  async read(buf: Buf, n: number): Promise<Float32Array> {
+    checkCount('read', 'n', n);
+    const src = this.#get('read', 'buf', buf, n);
+    this.gpu.assertAlive('read');
+    if (n === 0) return new Float32Array(0);
+    const bytes = n * 4;
+    const staging = this.#staging.acquire(bytes);
+    try {
+      this.#endPass();
+      (this.#encoder ??= this.#device.createCommandEncoder()).copyBufferToBuffer(src, 0, staging, 0, bytes);
+      this.flush();
+      await this.gpu.guard('read', staging.mapAsync(GPUMapMode.READ, 0, bytes));
+      return new Float32Array(staging.getMappedRange(0, bytes).slice(0));
+    } finally {
+      if (staging.mapState === 'mapped') staging.unmap();
+      this.#staging.release(staging, false);
+    }
+  }
+
+  free(buf: Buf): void {
+    const buffer = this.#get('free', 'buf', buf, 0);
+    (buf as GpuBuf).buffer = null;
+    this.#pool.release(buffer, this.#encoder !== null);
+  }
+
+  /** Storage and staging pools, plus the uniform ring and the placeholder buffer. */
+  memory(): MemoryInfo {
+    const pool = this.#pool.memory();
+    const staging = this.#staging.memory();
+    return {
+      bytesInUse: pool.bytesInUse + staging.bytesInUse,
+      bytesAllocated: pool.bytesAllocated + staging.bytesAllocated + this.#ring.buffer.size + this.#placeholder.size,
+      numBuffers: pool.numBuffers + staging.numBuffers + 2,
+    };
+  }
+
+  flush(): void {
+    this.gpu.assertAlive('flush');
+    if (this.#encoder) {
+      this.#endPass();
+      this.#ring.upload(this.#device.queue);
+      this.#device.queue.submit([this.#encoder.finish()]);
+      this.#encoder = null;
+      this.#dispatches = 0;
+      this.#pool.afterSubmit();
+    }
+    this.gpu.throwUncaptured();
+  }
+
+  async sync(): Promise<void> {
+    this.flush();
+    await this.gpu.guard('sync', this.#device.queue.onSubmittedWorkDone());
+  }
+
+  /** Destroys the device, dropping unsubmitted work; Node can exit afterwards. */
+  destroy(): void {
+    this.#encoder = null;
+    this.#pass = null;
+    this.gpu.destroy();
+  }
+
+  /** A plain copy of the first n elements: the bandwidth floor the benchmarks compare against. */
+  copyRaw(src: Buf, n: number): Buf {
+    const s = this.#get('copyRaw', 'src', src, n);
+    const out = this.#new('copyRaw', n);
+    const n4 = Math.ceil(n / 4);
+    this.#run('copy', [s, out.buffer!], n4).u32(n4);
+    return out;
+  }
+
+  // ---------------------------------------------------------------- element-wise
+
+  unary(op: UnaryOp, x: Buf, n: number, p0 = 0, p1 = 0): Buf {
+    const code = opCode('unary', UNARY_OPS, op);
+    const xb = this.#get('unary', 'x', x, n);
+    const out = this.#new('unary', n);
+    const n4 = Math.ceil(n / 4);
+    this.#run('unary', [xb, out.buffer!], n4).u32(n4, code).f32(p0, p1);
+    return out;
+  }
+
+  binary(
+    op: BinaryOp,
+    a: Buf,
+    aShape: readonly number[],
+    b: Buf,
+    bShape: readonly number[],
+    outShape: readonly number[],
+    p0 = 0,
+    p1 = 0,
+  ): Buf {
+    const code = opCode('binary', BINARY_OPS, op);
+    checkShape('binary', 'outShape', outShape);
+    checkBroadcast('binary', 'a', aShape, outShape);
+    checkBroadcast('binary', 'b', bShape, outShape);
+    const ab = this.#get('binary', 'a', a, sizeOf(aShape));
+    const bb = this.#get('binary', 'b', b, sizeOf(bShape));
+    const n = sizeOf(outShape);
+    const out = this.#new('binary', n);
+    const dims = mergeDims('binary', outShape, [broadcastStrides(aShape, outShape), broadcastStrides(bShape, outShape)]);
+    this.#run('binary', [ab, bb, out.buffer!], Math.ceil(n / 4))
+      .u32(n, code, binaryMode(sizeOf(aShape), sizeOf(bShape), n, dims), dims.shape.length)
+      .f32(p0, p1)
+      .u32x8(dims.shape)
+      .i32x8(dims.strides[0])
+      .i32x8(dims.strides[1]);
+    return out;
+  }
+
+  where(
+    cond: Buf,
+    condShape: readonly number[],
+    a: Buf,
+    aShape: readonly number[],
+    b: Buf,
+    bShape: readonly number[],
+    outShape: readonly number[],
+  ): Buf {
+    checkShape('where', 'outShape', outShape);
+    const shapes = [condShape, aShape, bShape];
+    const names = ['cond', 'a', 'b'];
+    shapes.forEach((s, i) => checkBroadcast('where', names[i], s, outShape));
+    const buffers = [cond, a, b].map((buf, i) => this.#get('where', names[i], buf, sizeOf(shapes[i])));
+    const n = sizeOf(outShape);
+    const out = this.#new('where', n);
+    const mode = shapes.every((s) => sizeOf(s) === n) ? 0 : 1;
+    const dims = mergeDims('where', outShape, shapes.map((s) => broadcastStrides(s, outShape)));
+    this.#run('where', [...buffers, out.buffer!], Math.ceil(n / 4))
+      .u32(n, mode, dims.shape.length)
+      .u32x8(dims.shape)
+      .i32x8(dims.strides[0])
+      .i32x8(dims.strides[1])
+      .i32x8(dims.strides[2]);
+    return out;
+  }
+
+  // ---------------------------------------------------------------- reductions
+
+  reduce(op: ReduceOp, x: Buf, outer: number, len: number, inner: number): Buf {
+    const code = opCode('reduce', REDUCE_OPS, op);
+    checkCount('reduce', 'outer', outer);
+    checkCount('reduce', 'len', len);
+    checkCount('reduce', 'inner', inner);
+    const xb = this.#get('reduce', 'x', x, outer * len * inner);
+    const outputs = outer * inner;
+    if (len === 0) return this.#fill('reduce', outputs, op === 'sum' ? 0 : -Infinity);
+    // Few outputs with long rows would leave most threads idle (a sum of 1M elements would be one
+    // thread's loop): split each row into chunks, reduce them in parallel, then the partials.
+    const chunks =
+      outputs > 0 && outputs < REDUCE_MIN_THREADS && len >= 2 * REDUCE_MIN_CHUNK
+        ? Math.min(Math.ceil(len / REDUCE_MIN_CHUNK), Math.ceil(REDUCE_MIN_THREADS / outputs))
+        : 1;
+    const chunkLen = Math.ceil(len / chunks);
+    const used = Math.ceil(len / chunkLen);
+    const out = this.#new('reduce', outer * used * inner);
+    this.#run('reduce', [xb, out.buffer!], outer * used * inner).u32(outer, len, inner, used, chunkLen, code);
+    if (used === 1) return out;
+    const result = this.reduce(op, out, outer, used, inner);
+    this.free(out);
+    return result;
+  }
+
+  // ---------------------------------------------------------------- linear algebra
+
+  matmul(a: Buf, b: Buf, g: MatmulGeometry): Buf {
+    const { batch, m, k, n, transA, transB, aBatchStride, bBatchStride } = g;
+    for (const key of ['batch', 'm', 'k', 'n', 'aBatchStride', 'bBatchStride'] as const) checkCount('matmul', key, g[key]);
+    const geometry = `batch ${batch}, m ${m}, k ${k}, n ${n}`;
+    const ab = this.#get('matmul', `a (${geometry})`, a, batch && m * k && (batch - 1) * aBatchStride + m * k);
+    const bb = this.#get('matmul', `b (${geometry})`, b, batch && k * n && (batch - 1) * bBatchStride + k * n);
+    const out = this.#new('matmul', batch * m * n);
+    if (batch * m * n === 0) return out;
+    const rowBlocks = Math.ceil(m / 4);
+    const mode = transA ? (transB ? -1 : 2) : transB ? 1 : 0;
+    // The vec4 kernel reads whole vec4s along rows of every operand (see matmul_vec4.wgsl).
+    const vec4 =
+      mode >= 0 && k % 4 === 0 && n % 4 === 0 && (mode !== 2 || m % 4 === 0) && aBatchStride % 4 === 0 && bBatchStride % 4 === 0;
+    if (vec4) {
+      this.#run('matmul_vec4', [ab, bb, out.buffer!], batch * rowBlocks * (n / 4)).u32(batch, m, k, n, rowBlocks, mode, aBatchStride, bBatchStride);
+    } else {
+      const colBlocks = Math.ceil(n / 4);
+      const [aSi, aSk] = transA ? [1, m] : [k, 1];
+      const [bSk, bSj] = transB ? [1, k] : [n, 1];
+      this.#run('matmul', [ab, bb, out.buffer!], batch * rowBlocks * colBlocks)
+        .u32(batch, m, k, n, rowBlocks, colBlocks, aBatchStride, aSi, aSk, bBatchStride, bSk, bSj);
+    }
+    return out;
+  }
+
+  // ---------------------------------------------------------------- movement
+
+  copyStrided(src: Buf, srcView: View, dst: Buf, dstView: View, shape: readonly number[]): void {
+    checkShape('copyStrided', 'shape', shape);
+    const sb = this.#get('copyStrided', 'src', src, 0);
+    const db = this.#get('copyStrided', 'dst', dst, 0);
+    const n = sizeOf(shape);
+    if (n === 0) return;
+    checkView('copyStrided', 'srcView', srcView.offset, srcView.strides, shape, src.length);
+    checkView('copyStrided', 'dstView', dstView.offset, dstView.strides, shape, dst.length);
+    if (src === dst) {
+      // A buffer cannot be bound for reading and writing in one dispatch: copy the source first.
+      const tmp = this.copyRaw(src, src.length);
+      this.copyStrided(tmp, srcView, dst, dstView, shape);
+      this.free(tmp);
+      return;
+    }
+    const dims = mergeDims('copyStrided', shape, [srcView.strides, dstView.strides]);
+    const rowLen = dims.shape[dims.shape.length - 1];
+    const threads = (n / rowLen) * Math.ceil(rowLen / 4);
+    this.#run('copy_strided', [sb, db], threads)
+      .u32(threads, dims.shape.length, rowLen, Math.ceil(rowLen / 4))
+      .i32(srcView.offset, dstView.offset)
+      .u32x8(dims.shape)
+      .i32x8(dims.strides[0])
+      .i32x8(dims.strides[1]);
+  }
+
+  gatherRows(table: Buf, rows: number, cols: number, idx: Int32Array): Buf {
+    checkCount('gatherRows', 'rows', rows);
+    checkCount('gatherRows', 'cols', cols);
+    checkIndices('gatherRows', 'idx', idx, rows);
+    const tb = this.#get('gatherRows', 'table', table, rows * cols);
+    const n = idx.length * cols;
+    const out = this.#new('gatherRows', n);
+    if (n === 0) return out;
+    const ib = this.#uploadIndices(new Uint32Array(idx));
+    this.#run('gather_rows', [tb, ib, out.buffer!], n).u32(n, cols);
+    this.#pool.release(ib, true);
+    return out;
+  }
+
+  scatterAddRows(dy: Buf, rows: number, cols: number, idx: Int32Array): Buf {
+    checkCount('scatterAddRows', 'rows', rows);
+    checkCount('scatterAddRows', 'cols', cols);
+    checkIndices('scatterAddRows', 'idx', idx, rows);
+    const db = this.#get('scatterAddRows', 'dy', dy, idx.length * cols);
+    const out = this.#fill('scatterAddRows', rows * cols, 0);
+    if (idx.length * cols === 0) return out;
+    const { groups, segments } = groupRows(idx);
+    const gb = this.#uploadIndices(groups);
+    this.#run('scatter_add_rows', [db, gb, out.buffer!], segments * cols).u32(segments, cols, segments + 1, 2 * segments + 1);
+    this.#pool.release(gb, true);
+    return out;
+  }
+
+  // ---------------------------------------------------------------- softmax family
+
+  softmax(x: Buf, rows: number, cols: number, log: boolean): Buf {
+    checkCount('softmax', 'rows', rows);
+    checkCount('softmax', 'cols', cols);
+    const xb = this.#get('softmax', 'x', x, rows * cols);
+    const out = this.#new('softmax', rows * cols);
+    if (cols > 0) this.#run('softmax', [xb, out.buffer!], rows).u32(rows, cols, log ? 1 : 0);
+    return out;
+  }
+
+  crossEntropy(logits: Buf, rows: number, cols: number, targets: Int32Array): Buf {
+    const [xb, tb] = this.#lossArgs('crossEntropy', logits, rows, cols, targets);
+    const out = this.#new('crossEntropy', rows);
+    if (rows > 0) {
+      this.#run('cross_entropy', [xb, tb, out.buffer!], rows).u32(rows, cols);
+      this.#pool.release(tb, true);
+    }
+    return out;
+  }
+
+  crossEntropyBackward(logits: Buf, dy: Buf, rows: number, cols: number, targets: Int32Array): Buf {
+    const [xb, tb] = this.#lossArgs('crossEntropyBackward', logits, rows, cols, targets);
+    const db = this.#get('crossEntropyBackward', 'dy', dy, rows);
+    const out = this.#new('crossEntropyBackward', rows * cols);
+    if (rows > 0) {
+      this.#run('cross_entropy_bwd', [xb, db, tb, out.buffer!], rows).u32(rows, cols);
+      this.#pool.release(tb, true);
+    }
+    return out;
+  }
+
+  // ---------------------------------------------------------------- randomness
+
+  dropout(x: Buf, n: number, p: number, seed: number): Buf {
+    if (!(p >= 0 && p <= 1)) throw new RangeError(`dropout: p must lie in [0, 1], got ${p}`);
+    const xb = this.#get('dropout', 'x', x, n);
+    const out = this.#new('dropout', n);
+    const n4 = Math.ceil(n / 4);
+    // hashUniform's values are multiples of 2^-24, so u >= p exactly when u >= p rounded up to
+    // that grid, which f32 holds exactly: the GPU keeps the same elements as the f64 CPU.
+    const threshold = Math.ceil(p * 2 ** 24) / 2 ** 24;
+    this.#run('dropout', [xb, out.buffer!], n4)
+      .u32(n4, seed >>> 0)
+      .f32(threshold, p < 1 ? 1 / (1 - p) : 0);
+    return out;
+  }
+
+  // ---------------------------------------------------------------- optimizers
+
+  adamStep(param: Buf, grad: Buf, m: Buf, v: Buf, n: number, p: AdamParams): void {
+    assertDistinct('adamStep', { param, grad, m, v });
+    const buffers = [grad, param, m, v].map((buf, i) => this.#get('adamStep', ['grad', 'param', 'm', 'v'][i], buf, n));
+    this.#run('adam', buffers, Math.ceil(n / 4))
+      .u32(n)
+      .f32(p.lr, p.beta1, p.beta2, p.eps, p.weightDecay, 1 - p.beta1 ** p.step, 1 - p.beta2 ** p.step);
+  }
+
+  /** Uses (and updates) `mom` whenever it is given, as the CPU backend does. */
+  sgdStep(param: Buf, grad: Buf, mom: Buf | null, n: number, p: SgdParams): void {
+    assertDistinct('sgdStep', { param, grad, mom });
+    const gb = this.#get('sgdStep', 'grad', grad, n);
+    const pb = this.#get('sgdStep', 'param', param, n);
+    const mb = mom ? this.#get('sgdStep', 'mom', mom, n) : this.#placeholder;
+    this.#run('sgd', [gb, pb, mb], Math.ceil(n / 4))
+      .u32(n)
+      .f32(p.lr, p.momentum, p.weightDecay)
+      .u32(mom ? 1 : 0, p.firstStep ? 1 : 0);
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  /** A fresh buffer of n elements from the pool. */
+  #new(op: string, n: number): GpuBuf {
+    checkCount(op, 'element count', n);
+    this.gpu.assertAlive(op);
+    const limit = this.gpu.limits.maxStorageBufferBindingSize;
+    if (sizeClass(n * 4) > limit) {
+      throw new RangeError(`${op}: ${n} elements (${n * 4} bytes) exceed the device's largest storage binding (${limit} bytes)`);
+    }
+    return new GpuBuf(n, this.#pool.acquire(n * 4));
+  }
+
+  #fill(op: string, n: number, value: number): GpuBuf {
+    const out = this.#new(op, n);
+    const n4 = Math.ceil(n / 4);
+    this.#run('fill', [out.buffer!], n4).u32(n4).f32(value);
+    return out;
+  }
+
+  /** The GPU buffer behind `buf`, checked to be live and to hold at least `need` elements. */
+  #get(op: string, arg: string, buf: Buf, need: number): GPUBuffer {
+    if (!(buf instanceof GpuBuf)) throw new TypeError(`${op}: ${arg} is not a buffer of the WebGPU backend`);
+    if (!buf.buffer) throw new Error(`${op}: ${arg} was already freed`);
+    if (buf.length < need) throw new RangeError(`${op}: ${arg} holds ${buf.length} elements, needs ${need}`);
+    return buf.buffer;
+  }
+
+  /** Checks a loss's arguments and uploads its targets. */
+  #lossArgs(op: string, logits: Buf, rows: number, cols: number, targets: Int32Array): [GPUBuffer, GPUBuffer] {
+    checkCount(op, 'rows', rows);
+    checkCount(op, 'cols', cols);
+    if (targets.length !== rows) throw new RangeError(`${op}: targets has ${targets.length} entries for ${rows} rows`);
+    checkIndices(op, 'targets', targets, cols);
+    const xb = this.#get(op, 'logits', logits, rows * cols);
+    return [xb, this.#uploadIndices(new Uint32Array(targets))];
+  }
+
+  /** A pooled buffer holding `values`; the caller releases it (deferred) after its dispatch. */
+  #uploadIndices(values: Uint32Array): GPUBuffer {
+    this.gpu.assertAlive('upload');
+    const buffer = this.#pool.acquire(values.byteLength);
+    this.#device.queue.writeBuffer(buffer, 0, values);
+    return buffer;
+  }
+
+  /**
+   * Records one dispatch of `threads` threads and returns its uniform slot, which the caller
+   * fills at once (a batch is submitted only at the start of a later dispatch or in flush()).
+   */
+  #run(name: KernelName, buffers: readonly GPUBuffer[], threads: number): ParamsWriter {
+    this.gpu.assertAlive(name);
+    if (this.#dispatches >= this.#batchSize || this.#ring.full) this.flush();
+    const params = this.#ring.next();
+    if (threads === 0) return params;
+    const kernel = this.#kernels.get(name)!;
+    const bindGroup = this.#bindGroups.get(kernel, buffers);
+    this.#encoder ??= this.#device.createCommandEncoder();
+    this.#pass ??= this.#encoder.beginComputePass();
+    this.#pass.setPipeline(kernel.pipeline);
+    this.#pass.setBindGroup(0, bindGroup);
+    this.#pass.setBindGroup(1, this.#ring.bindGroup, [params.offset]);
+    this.#pass.dispatchWorkgroups(...this.#grid(name, threads));
+    this.#dispatches++;
+    return params;
+  }
+
+  /** Workgroups for `threads` threads as a 2-D grid: one dimension holds at most 65535 of them. */
+  #grid(name: string, threads: number): [number, number] {
+    const groups = Math.ceil(threads / WG);
+    const maxDim = this.gpu.limits.maxComputeWorkgroupsPerDimension;
+    const y = Math.ceil(groups / maxDim);
+    if (y > maxDim) throw new RangeError(`${name}: ${threads} threads exceed the dispatch grid`);
+    return [Math.ceil(groups / y), y];
+  }
+
+  #endPass(): void {
+    this.#pass?.end();
+    this.#pass = null;
+  }
+}
+
+/**
+ * binary.wgsl's mode: 0 same layouts, 1 or 2 one operand a scalar, 3 rows (the merged last
+ * dimension is whole vec4s that each operand reads along with stride 1 from an aligned start, or
+ * repeats with stride 0), 4 anything else.
+ */
+function binaryMode(aSize: number, bSize: number, n: number, dims: { shape: number[]; strides: number[][] }): number {
+  if (aSize === n && bSize === n) return 0;
+  if (aSize === 1 && bSize === n) return 1;
+  if (bSize === 1 && aSize === n) return 2;
+  const last = dims.shape.length - 1;
+  const rows =
+    dims.shape[last] % 4 === 0 &&
+    dims.strides.every((s) => s[last] === 0 || (s[last] === 1 && s.every((stride, d) => d === last || stride % 4 === 0)));
+  return rows ? 3 : 4;
+}
+
+function opCode<T extends string>(kernel: string, ops: readonly T[], op: T): number {
+  const code = ops.indexOf(op);
+  if (code < 0) throw new RangeError(`${kernel}: unknown op '${op}' (expected one of ${ops.join(', ')})`);
+  return code;
+}
+
+/** In-place kernels write some of their arguments; a buffer passed twice would alias a write. */
+function assertDistinct(op: string, args: Record<string, Buf | null>): void {
+  const seen = new Map<Buf, string>();
+  for (const [name, buf] of Object.entries(args)) {
+    if (!buf) continue;
+    const other = seen.get(buf);
+    if (other) throw new Error(`${op}: ${name} and ${other} are the same buffer`);
+    seen.set(buf, name);
+  }
+}
