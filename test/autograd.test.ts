@@ -444,3 +444,24 @@ describe('error messages', () => {
     x.dispose();
   });
 });
+
+describe('detach', () => {
+  test('shares values, stops the gradient, and frees nothing it does not own', async () => {
+    const backend = new CpuBackend('f64');
+    bp.setBackend(backend);
+    const x = bp.tensor([1, 2, 3], [3], { requiresGrad: true });
+    const before = backend.memory().bytesInUse;
+    const loss = bp.tidy(() => {
+      const d = x.mul(2).detach();
+      expect(d.requiresGrad).toBe(false);
+      return bp.sum(bp.mul(x, d)); // d/dx Σ x·stop(2x) = 2x
+    });
+    loss.backward();
+    expect([...(await x.grad!.data())]).toEqual([2, 4, 6]);
+    loss.dispose();
+    x.grad!.dispose();
+    x.grad = null;
+    expect(backend.memory().bytesInUse).toBe(before);
+    x.dispose();
+  });
+});

@@ -23,7 +23,7 @@ export { concat, expand, permute, reshape, slice, squeeze, stack, transpose, uns
 export { crossEntropy, dropout, embedding, gather, logSoftmax, softmax, type CrossEntropyOptions } from './ops/nn.js';
 export { max, mean, sum } from './ops/reduce.js';
 export { dispose, keep, noGrad, tidy } from './scope.js';
-export { full, getBackend, ones, scalar, setBackend, Tensor, tensor, zeros, type TensorOptions } from './tensor.js';
+export { detach, full, getBackend, ones, scalar, setBackend, Tensor, tensor, zeros, type TensorOptions } from './tensor.js';
 export { loadCheckpoint, saveCheckpoint, type SaveCheckpointOptions } from './checkpoint.js';
 export { fanIn, kaimingUniform, normal, uniform } from './init.js';
 export { assign, Linear, Module, type LinearOptions, type LoadStateDictOptions, type LoadStateDictResult } from './module.js';

@@ -7,12 +7,14 @@ import { add, div, exp, log, mul, neg, relu, sigmoid, sub, tanh } from './ops/el
 import { matmul, type MatmulOptions } from './ops/matmul.js';
 import { reshape, transpose } from './ops/movement.js';
 import { max, mean, sum } from './ops/reduce.js';
-import { Tensor } from './tensor.js';
+import { detach, Tensor } from './tensor.js';
 
 declare module './tensor.js' {
   interface Tensor {
     /** Reverse-mode sweep; accumulates into the `.grad` of leaves. `grad` defaults to 1 for a scalar. */
     backward(grad?: Tensor, opts?: BackwardOptions): void;
+    /** The same values, sharing storage, with no graph behind them. */
+    detach(): Tensor;
     add(b: Tensor | number): Tensor;
     sub(b: Tensor | number): Tensor;
     mul(b: Tensor | number): Tensor;
@@ -36,6 +38,7 @@ Object.assign(Tensor.prototype, {
   backward(this: Tensor, grad?: Tensor, opts?: BackwardOptions) {
     backward(this, grad, opts);
   },
+  detach(this: Tensor) { return detach(this); },
   add(this: Tensor, b: Tensor | number) { return add(this, b); },
   sub(this: Tensor, b: Tensor | number) { return sub(this, b); },
   mul(this: Tensor, b: Tensor | number) { return mul(this, b); },

@@ -114,6 +114,11 @@ export class Tensor {
   }
 }
 
+/** The same values, sharing storage, cut from the graph: no gradient flows through the result. */
+export function detach(t: Tensor): Tensor {
+  return new Tensor(t.storage.retain(), t.shape);
+}
+
 /** A new tensor from host data (row-major). `shape` defaults to [data.length]. */
 export function tensor(data: ArrayLike<number>, shape?: readonly number[], opts?: TensorOptions): Tensor {
   const s = shape ?? [data.length];
