@@ -234,10 +234,7 @@ describe('presets', () => {
       const rng = new bp.Rng(0);
       const env = buildEnv(cfg, 2, rng);
       const net = buildNet(cfg, env, rng);
-      // PlasticRNN gives every plastic net the η scalar of `sr/modul.py`, which the modulated nets
-      // leave unused; `maze/batch.py`'s modulated nets do not have it.
-      const unusedEta = task === 'maze' && (plasticity === 'neuromodulated' || plasticity === 'retroactive') ? 1 : 0;
-      expect(count(net) - unusedEta, task).toBe(expected[task][plasticity]);
+      expect(count(net), task).toBe(expected[task][plasticity]);
       net.dispose();
       // A tiny version of the same network trains.
       cfg.net.hiddenSize = 6;

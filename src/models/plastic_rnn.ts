@@ -32,6 +32,11 @@ export interface PlasticRNNOptions {
   etaInit?: number;
   /** Backprop memory: keep every k-th trace and recompute the rest (1 = store all). */
   checkpointEvery?: number;
+  /**
+   * Give the modulated nets the η scalar that `sr/modul.py` gives every plastic net (unused by
+   * their math; kept so state dicts and parameter counts match that code). `maze/batch.py` has none.
+   */
+  unusedEta?: boolean;
   /** 'fused' (default) runs the plastic kernels; 'reference' the same math composed of primitive ops. */
   kernel?: 'fused' | 'reference';
   rng: Rng;
@@ -59,7 +64,7 @@ export class PlasticRNN extends Module {
   readonly i2h: Linear;
   readonly w: Tensor;
   readonly alpha: Tensor | null;
-  /** Hebbian rate η ('hebbian'; also present, unused, in the modulated nets, as in the code's parameter counts). */
+  /** Hebbian rate η ('hebbian'; with `unusedEta`, also present but unused in the modulated nets). */
   readonly eta: Tensor | null;
   /** Eligibility-trace rate η_et ('retroactive'). */
   readonly etaet: Tensor | null;
@@ -79,7 +84,8 @@ export class PlasticRNN extends Module {
     this.i2h = this.registerModule('i2h', new Linear(inputSize, n, rng));
     this.w = this.registerParameter('w', uniform([n, n], 0, 0.01, rng));
     this.alpha = plasticity === 'none' ? null : this.registerParameter('alpha', uniform([n, n], 0, 0.01, rng));
-    this.eta = plasticity === 'none' ? null : this.registerParameter('eta', tensor([etaInit]));
+    const withEta = plasticity === 'hebbian' || (modulated && opts.unusedEta === true);
+    this.eta = withEta ? this.registerParameter('eta', tensor([etaInit])) : null;
     this.etaet = plasticity === 'retroactive' ? this.registerParameter('etaet', tensor([etaInit])) : null;
     this.h2DA = modulated ? this.registerModule('h2DA', new Linear(n, 1, rng)) : null;
     this.modfanout = modulated && opts.modulator === 'fanout' ? this.registerModule('modfanout', new Linear(1, n, rng)) : null;

@@ -101,5 +101,7 @@ export function buildNet(cfg: TrainConfig, env: Env, rng: Rng): PlasticRNN {
   const { plasticity, hiddenSize, etaInit, hebbClip, traceCheckpoint } = cfg.net;
   return new PlasticRNN({
     inputSize: env.inputSize, hiddenSize, numActions: env.numActions, plasticity, etaInit, clip: hebbClip, checkpointEvery: traceCheckpoint, rng,
+    // sr/modul.py gives its modulated nets an unused η too; maze/batch.py does not (PAPER.md §2.1 counts).
+    unusedEta: cfg.task === 'cue-reward',
   });
 }
