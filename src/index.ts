@@ -10,6 +10,11 @@ export * from './autograd/index.js';
 export type { Backend, FloatArray, MemoryInfo } from './kernels/backend.js';
 export { CpuBackend } from './kernels/cpu/cpu_backend.js';
 export type { InitOptions } from './kernels/init.js';
+export { A2CTrainer, a2cLoss, discountedReturns, evaluateEpisodes, rollout, type A2COptions, type IterationStats } from './tasks/a2c.js';
+export { CueRewardEnv, type CueRewardConfig } from './tasks/cue_reward.js';
+export type { Env, EnvStep } from './tasks/env.js';
+export { MazeEnv, type MazeConfig } from './tasks/maze.js';
+export { buildEnv, buildNet, defaultConfig, type TaskName, type TrainConfig } from './tasks/presets.js';
 export { PlasticRNN, type Plasticity, type PlasticRNNOptions, type PlasticRNNOutput, type PlasticRNNState } from './models/plastic_rnn.js';
 
 /** Creates the device (WebGPU, or the CPU fallback) and makes it the one new tensors live on. */
