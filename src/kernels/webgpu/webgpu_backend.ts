@@ -17,6 +17,10 @@ import {
   type Buf,
   type MatmulGeometry,
   type MemoryInfo,
+  type PlasticGeometry,
+  type PlasticKernels,
+  type PlasticStepGrads,
+  type PlasticStepInputs,
   type ReduceOp,
   type SgdParams,
   type UnaryOp,
@@ -26,6 +30,7 @@ import { BindGroupCache } from './bind_groups.js';
 import { BufferPool, DEFAULT_POOL_LIMITS, sizeClass, type PoolLimits } from './buffer_pool.js';
 import { GpuDevice, type DeviceOptions } from './device.js';
 import { compileKernels, paramsLayout, type Kernel } from './pipelines.js';
+import { PLASTIC_SOURCES, WebGPUPlastic } from './plastic.js';
 import { checkBroadcast, checkCount, checkIndices, checkShape, checkView, groupRows, mergeDims } from './prepare.js';
 import { UniformRing, type ParamsWriter } from './uniform_ring.js';
 import adam from '../../../shaders/adam.wgsl';
@@ -64,6 +69,7 @@ const SOURCES = {
   softmax,
   unary,
   where,
+  ...PLASTIC_SOURCES,
 };
 type KernelName = keyof typeof SOURCES;
 
@@ -116,7 +122,7 @@ export async function createWebGPUBackend(opts: WebGPUBackendOptions = {}): Prom
   }
 }
 
-export class WebGPUBackend implements Backend {
+export class WebGPUBackend implements Backend, PlasticKernels {
   readonly name = 'webgpu';
   readonly precision = 'f32';
   /** The device, for benchmarks and tests that time or compile on it. */
@@ -131,6 +137,15 @@ export class WebGPUBackend implements Backend {
   /** Bound as sgd's momentum buffer when there is none (a binding cannot be left empty). */
   readonly #placeholder: GPUBuffer;
   readonly #batchSize: number;
+  readonly #plastic = new WebGPUPlastic({
+    backend: this,
+    buffer: (op, arg, buf, need) => this.#get(op, arg, buf, need),
+    output: (op, n) => {
+      const out = this.#new(op, n);
+      return { buf: out, buffer: out.buffer! };
+    },
+    run: (name, buffers, workgroups) => this.#run(name, buffers, workgroups * WG),
+  });
   #encoder: GPUCommandEncoder | null = null;
   #pass: GPUComputePassEncoder | null = null;
   #dispatches = 0;
@@ -480,6 +495,20 @@ export class WebGPUBackend implements Backend {
       .u32(n)
       .f32(p.lr, p.momentum, p.weightDecay)
       .u32(mom ? 1 : 0, p.firstStep ? 1 : 0);
+  }
+
+  // ---------------------------------------------------------------- plastic kernels (plastic.ts)
+
+  hebbUpdate(g: PlasticGeometry, hebb: Buf, elig: Buf | null, pre: Buf, post: Buf, mod: Buf, eta: Buf | null): { hebb: Buf; elig: Buf | null } {
+    return this.#plastic.hebbUpdate(g, hebb, elig, pre, post, mod, eta);
+  }
+
+  plasticStep(g: PlasticGeometry, inp: PlasticStepInputs): { h: Buf; hebb: Buf; elig: Buf | null } {
+    return this.#plastic.plasticStep(g, inp);
+  }
+
+  plasticStepBackward(g: PlasticGeometry, inp: PlasticStepInputs, h: Buf, dh: Buf | null, dhebb: Buf | null, delig: Buf | null): PlasticStepGrads {
+    return this.#plastic.plasticStepBackward(g, inp, h, dh, dhebb, delig);
   }
 
   // ---------------------------------------------------------------- internals

@@ -1,0 +1,93 @@
+// plastic_step.wgsl: the fused plastic step (PAPER.md §1, Eqs. 1-5; DESIGN.md "The plastic
+// kernels"): the pending trace update, then the plastic cell reading the new trace:
+//   (H', E') = the update of plastic_common.wgsl with m = mod[b, i] broadcast, Δ = post ⊗ pre
+//   h[b, i]  = tanh(drive[b, i] + Σ_j (w[i, j] + α[i, j]·H'[b, i, j])·x[b, j])          (Eq. 1)
+// w + α⊙H' is never materialised: each trace Chunk is read once, updated, written once, and used
+// in the row's dot product while it is in registers. With cell = 0 only the update runs
+// (hebbUpdate); x, drive, w, alpha and h are then bound to placeholders and never touched.
+// Shapes (row-major, f32): hebb, elig [B, N, N] (rows postsynaptic: H[b, i, j] is the connection
+// j → i); pre, post, x, drive, h [B, N]; m[b, i] = mod[b·mod_b + i·mod_i] ([1], [B] or [B, N]);
+// eta [1]; w [N, N]; alpha [N, N] read as Chunks when alpha_full = 1, else alpha_row[i·alpha_stride]
+// ([N] or [1], the same buffer bound a second time as floats). Indices into Chunk arrays count
+// Chunks: a row holds nc = N / CW of them.
+// Bindings: group 0: 0 hebb, 1 elig, 2 pre (Chunk), 3 post, 4 modulation, 5 eta, 6 x (Chunk),
+// 7 drive, 8 w (Chunk), 9 alpha (Chunk), 10 alpha_row (read); 11 h, 12 hebb_out, 13 elig_out
+// (read_write). elig, elig_out and eta are placeholders unless the rule is retroactive.
+// Group 1: 0 p.
+// Grid: one thread per row (b, i); a workgroup holds WG rows of one episode, so b derives from the
+// workgroup id alone: the compiler sees it uniform, and lavapipe loads pre[b] and x[b] once per
+// SIMD vector instead of once per lane (DESIGN.md field notes). row_groups·B workgroups, 2-D grid.
+
+struct Params {
+  batch: u32,
+  n: u32,
+  nc: u32,
+  row_groups: u32, // workgroups per episode: ceil(N / WG)
+  rule: u32,
+  cell: u32,
+  alpha_full: u32,
+  alpha_stride: u32,
+  mod_b: u32,
+  mod_i: u32,
+  soft: f32,
+  clip: f32,
+}
+
+@group(0) @binding(0) var<storage, read> hebb: array<Chunk>;
+@group(0) @binding(1) var<storage, read> elig: array<Chunk>;
+@group(0) @binding(2) var<storage, read> pre: array<Chunk>;
+@group(0) @binding(3) var<storage, read> post: array<f32>;
+@group(0) @binding(4) var<storage, read> modulation: array<f32>;
+@group(0) @binding(5) var<storage, read> eta: array<f32>;
+@group(0) @binding(6) var<storage, read> x: array<Chunk>;
+@group(0) @binding(7) var<storage, read> drive: array<f32>;
+@group(0) @binding(8) var<storage, read> w: array<Chunk>;
+@group(0) @binding(9) var<storage, read> alpha: array<Chunk>;
+@group(0) @binding(10) var<storage, read> alpha_row: array<f32>;
+@group(0) @binding(11) var<storage, read_write> h: array<f32>;
+@group(0) @binding(12) var<storage, read_write> hebb_out: array<Chunk>;
+@group(0) @binding(13) var<storage, read_write> elig_out: array<Chunk>;
+@group(1) @binding(0) var<uniform> p: Params;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let group = wid.y * nwg.x + wid.x;
+  let b = group / p.row_groups;
+  let i = (group % p.row_groups) * WG + lid;
+  if (b >= p.batch || i >= p.n) {
+    return;
+  }
+  let row = b * p.n + i;
+  let m = modulation[b * p.mod_b + i * p.mod_i];
+  let post_i = post[row];
+  let a = row_decay(p.rule, m, post_i);
+  let retro = p.rule == RETROACTIVE;
+  let eta_e = select(0.0, eta[0], retro);
+  let k0 = row * p.nc; // this row of the traces
+  let v0 = b * p.nc; // row b of pre and x
+  let w0 = i * p.nc; // row i of w and alpha
+  let alpha_i = alpha_row[i * p.alpha_stride];
+  var acc = Chunk(0.0);
+  for (var j = 0u; j < p.nc; j++) {
+    let pre_j = pre[v0 + j];
+    var d = m * post_i * pre_j;
+    if (retro) {
+      let e = elig[k0 + j];
+      d = m * e;
+      elig_out[k0 + j] = (1.0 - eta_e) * e + eta_e * post_i * pre_j;
+    }
+    let h_new = trace_update(hebb[k0 + j], d, a, p.soft, p.clip).h;
+    hebb_out[k0 + j] = h_new;
+    if (p.cell == 1u) {
+      var alpha_ij = Chunk(alpha_i);
+      if (p.alpha_full == 1u) {
+        alpha_ij = alpha[w0 + j];
+      }
+      acc += (w[w0 + j] + alpha_ij * h_new) * x[v0 + j];
+    }
+  }
+  if (p.cell == 1u) {
+    h[row] = stable_tanh(vec4<f32>(drive[row] + hsum(acc))).x;
+  }
+}

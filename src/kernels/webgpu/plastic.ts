@@ -1,0 +1,294 @@
+/**
+ * The plastic kernels on WebGPU (PlasticKernels in backend.ts; DESIGN.md "The plastic kernels"):
+ * argument checks, parameter packing, dispatch geometry and the order of the passes.
+ *
+ * Forward, `plasticStep` and `hebbUpdate`: one pass, plastic_step.wgsl (the update alone with its
+ * cell switched off), reading each trace once and writing it once.
+ * Backward, `plasticStepBackward`:
+ *   1. plastic_step_bwd_prep    per-row coefficients (dz, m, ...) and ddrive             [B, N]
+ *   2. plastic_step_bwd         the one pass over the traces: reads H, dH' (E, dE'), writes dH (dE),
+ *                               row sums [B, N], column partials [B, N/R, N] and weight partials
+ *                               [B/EB, N, N] (R rows × EB episodes per thread)
+ *   3. plastic_step_bwd_finish  dx, dpre, dpost and the per-row dmod, deta, dalpha        [B, N]
+ *   4. the backend's reduce     weight partials to dw (and a full dalpha); per-row dmod, deta,
+ *                               dalpha to the shapes of mod, eta, alpha
+ * Each pass over the traces is compiled twice: with Chunk = vec4 when N % 4 = 0 (rows start on
+ * vec4 boundaries, and vec4 accesses are 2.5-3x cheaper on lavapipe), and with Chunk = f32 for
+ * other N. The rule math lives once, in plastic_common.wgsl, appended to every plastic kernel.
+ */
+import type { Backend, Buf, PlasticGeometry, PlasticKernels, PlasticRule, PlasticStepGrads, PlasticStepInputs } from '../backend.js';
+import type { ParamsWriter } from './uniform_ring.js';
+import plasticCommon from '../../../shaders/plastic_common.wgsl';
+import plasticF32 from '../../../shaders/plastic_f32.wgsl';
+import plasticStep from '../../../shaders/plastic_step.wgsl';
+import plasticStepBwd from '../../../shaders/plastic_step_bwd.wgsl';
+import plasticStepBwdFinish from '../../../shaders/plastic_step_bwd_finish.wgsl';
+import plasticStepBwdPrep from '../../../shaders/plastic_step_bwd_prep.wgsl';
+import plasticVec4 from '../../../shaders/plastic_vec4.wgsl';
+
+/**
+ * A plastic kernel's source: the kernel's file, then the rule math and the Chunk type. Appended,
+ * not prepended, so compile errors keep the kernel file's own line numbers (WGSL declarations may
+ * come in any order).
+ */
+const withChunk = (kernel: string, chunk: string): string => `${kernel}\n${plasticCommon}\n${chunk}`;
+
+/** The plastic kernels for the backend's pipeline cache; `_f32` marks the Chunk = f32 variants. */
+export const PLASTIC_SOURCES = {
+  plastic_step: withChunk(plasticStep, plasticVec4),
+  plastic_step_f32: withChunk(plasticStep, plasticF32),
+  plastic_step_bwd: withChunk(plasticStepBwd, plasticVec4),
+  plastic_step_bwd_f32: withChunk(plasticStepBwd, plasticF32),
+  plastic_step_bwd_prep: withChunk(plasticStepBwdPrep, plasticVec4),
+  plastic_step_bwd_finish: withChunk(plasticStepBwdFinish, plasticVec4),
+};
+export type PlasticKernelName = keyof typeof PLASTIC_SOURCES;
+
+/** What the plastic kernels need from the backend that records them. */
+export interface PlasticRecorder {
+  /** For the small reductions that finish the backward. */
+  readonly backend: Backend;
+  /** The GPU buffer behind `buf`, checked to be live and to hold at least `need` elements. */
+  buffer(op: string, arg: string, buf: Buf, need: number): GPUBuffer;
+  /** A fresh buffer of `n` elements. */
+  output(op: string, n: number): { buf: Buf; buffer: GPUBuffer };
+  /** Records one dispatch of `workgroups` workgroups; fill the returned Params slot at once. */
+  run(kernel: PlasticKernelName, buffers: readonly GPUBuffer[], workgroups: number): ParamsWriter;
+}
+
+/** Threads per workgroup: WG in common.wgsl. */
+const WG = 64;
+/** Rows and episodes of one thread's tile in plastic_step_bwd.wgsl (its R and EB). */
+const ROWS_PER_THREAD = 4;
+const EPISODES_PER_THREAD = 4;
+/** Position = the rule's code in plastic_common.wgsl. */
+const RULES: readonly PlasticRule[] = ['hebbian', 'decay', 'oja', 'retroactive'];
+/** The clip bound that means "unbounded": finite, so that u/c and clamp stay exact in f32. */
+const UNBOUNDED = 3e38;
+
+/** The geometry checked and turned into the numbers the kernels take. */
+interface Layout {
+  batch: number;
+  n: number;
+  /** Chunks per trace row, and the suffix of the kernel variant. */
+  nc: number;
+  variant: '' | '_f32';
+  rule: number;
+  retro: boolean;
+  /** 1 for the soft clip, and the clip bound (UNBOUNDED if none). */
+  soft: number;
+  clip: number;
+  /** m[b, i] = mod[b·modB + i·modI]. */
+  modB: number;
+  modI: number;
+  modSize: number;
+  alphaFull: boolean;
+  alphaStride: number;
+  alphaSize: number;
+}
+
+function layout(op: string, g: PlasticGeometry): Layout {
+  const { batch, n } = g;
+  for (const [arg, v] of [['batch', batch], ['n', n]] as const) {
+    if (!Number.isInteger(v) || v < 1) throw new RangeError(`${op}: geometry ${arg} must be a positive integer, got ${v}`);
+  }
+  const rule = RULES.indexOf(g.rule);
+  if (rule < 0) throw new RangeError(`${op}: unknown rule '${g.rule}' (expected one of ${RULES.join(', ')})`);
+  if (g.clip !== 'hard' && g.clip !== 'soft' && g.clip !== 'none') throw new RangeError(`${op}: unknown clip '${g.clip}' (expected hard, soft or none)`);
+  // decay and oja are never clipped (backend.ts)
+  const bounded = g.clip !== 'none' && (g.rule === 'hebbian' || g.rule === 'retroactive');
+  if (bounded && !(g.clipValue > 0 && g.clipValue < UNBOUNDED)) throw new RangeError(`${op}: clipValue must be a positive finite number, got ${g.clipValue}`);
+  const mod = { global: [0, 0, 1], episode: [1, 0, batch], neuron: [n, 1, batch * n] }[g.modKind];
+  if (!mod) throw new RangeError(`${op}: unknown modKind '${g.modKind}' (expected global, episode or neuron)`);
+  const alpha = { full: [0, n * n], neuron: [1, n], scalar: [0, 1] }[g.alphaKind];
+  if (!alpha) throw new RangeError(`${op}: unknown alphaKind '${g.alphaKind}' (expected full, neuron or scalar)`);
+  const vec4 = n % 4 === 0;
+  return {
+    batch,
+    n,
+    nc: vec4 ? n / 4 : n,
+    variant: vec4 ? '' : '_f32',
+    rule,
+    retro: g.rule === 'retroactive',
+    soft: bounded && g.clip === 'soft' ? 1 : 0,
+    clip: bounded ? g.clipValue : UNBOUNDED,
+    modB: mod[0],
+    modI: mod[1],
+    modSize: mod[2],
+    alphaFull: g.alphaKind === 'full',
+    alphaStride: alpha[0],
+    alphaSize: alpha[1],
+  };
+}
+
+/** The GPU buffers of the inputs every plastic kernel reads, checked against the geometry. */
+interface TraceInputs {
+  hebb: GPUBuffer;
+  /** The eligibility trace and eta, or null unless the rule is retroactive. */
+  elig: GPUBuffer | null;
+  eta: GPUBuffer | null;
+  pre: GPUBuffer;
+  post: GPUBuffer;
+  mod: GPUBuffer;
+}
+
+/** The plastic kernels of one WebGPUBackend. */
+export class WebGPUPlastic implements PlasticKernels {
+  readonly #rec: PlasticRecorder;
+
+  constructor(recorder: PlasticRecorder) {
+    this.#rec = recorder;
+  }
+
+  hebbUpdate(g: PlasticGeometry, hebb: Buf, elig: Buf | null, pre: Buf, post: Buf, mod: Buf, eta: Buf | null): { hebb: Buf; elig: Buf | null } {
+    const op = 'hebbUpdate';
+    const l = layout(op, g);
+    const t = this.#traceInputs(op, l, { hebb, elig, pre, post, mod, eta });
+    // The cell is off: its inputs are never read, so any buffer will do; its output h is scratch.
+    const h = this.#rec.output(op, 1);
+    const out = this.#forward(op, l, t, [t.pre, t.pre, t.pre, t.pre, t.pre], h.buffer, false);
+    this.#rec.backend.free(h.buf);
+    return out;
+  }
+
+  plasticStep(g: PlasticGeometry, inp: PlasticStepInputs): { h: Buf; hebb: Buf; elig: Buf | null } {
+    const op = 'plasticStep';
+    const l = layout(op, g);
+    const t = this.#traceInputs(op, l, inp);
+    const cell = this.#cellInputs(op, l, inp);
+    const h = this.#rec.output(op, l.batch * l.n);
+    const out = this.#forward(op, l, t, [cell.x, cell.drive, cell.w, cell.alpha, cell.alpha], h.buffer, true);
+    return { h: h.buf, ...out };
+  }
+
+  plasticStepBackward(g: PlasticGeometry, inp: PlasticStepInputs, h: Buf, dh: Buf | null, dhebb: Buf | null, delig: Buf | null): PlasticStepGrads {
+    const op = 'plasticStepBackward';
+    const l = layout(op, g);
+    const t = this.#traceInputs(op, l, inp);
+    const cell = this.#cellInputs(op, l, inp);
+    const { batch, n } = l;
+    const rows = batch * n;
+    const hIn = this.#rec.buffer(op, 'h', h, rows);
+    const dhIn = dh && this.#rec.buffer(op, 'dh', dh, rows);
+    const dHebbIn = dhebb && this.#rec.buffer(op, 'dhebb', dhebb, rows * n);
+    const dEligIn = delig && l.retro ? this.#rec.buffer(op, 'delig', delig, rows * n) : null;
+    const out = (count: number) => this.#rec.output(op, count);
+    // Intermediates, and the placeholders that stand in for unused writable bindings (a writable
+    // binding may not alias another binding), freed once everything is recorded.
+    const scratch: Buf[] = [];
+    const temp = (count: number) => {
+      const o = out(count);
+      scratch.push(o.buf);
+      return o;
+    };
+
+    // 1. per-row coefficients
+    const ddrive = out(rows);
+    const coef = temp(rows * 8);
+    this.#rec
+      .run('plastic_step_bwd_prep', [hIn, dhIn ?? hIn, t.mod, t.post, cell.alpha, t.eta ?? t.mod, ddrive.buffer, coef.buffer], Math.ceil(rows / WG))
+      .u32(batch, n, l.rule, dhIn ? 1 : 0, l.alphaStride, l.modB, l.modI);
+
+    // 2. the pass over the traces
+    const rowBlocks = Math.ceil(n / ROWS_PER_THREAD);
+    const blockGroups = Math.ceil(rowBlocks / WG);
+    const episodeBlocks = Math.ceil(batch / EPISODES_PER_THREAD);
+    const dHebb = out(rows * n);
+    const dElig = l.retro ? out(rows * n) : null;
+    const rowSums = temp(rows * 4);
+    const colX = temp(batch * rowBlocks * n);
+    const colPre = temp(batch * rowBlocks * n);
+    const dwPart = out(episodeBlocks * n * n);
+    const dalphaPart = l.alphaFull ? out(episodeBlocks * n * n) : temp(1);
+    this.#rec
+      .run(
+        `plastic_step_bwd${l.variant}`,
+        [
+          t.hebb, t.elig ?? t.hebb, dHebbIn ?? t.hebb, dEligIn ?? t.hebb, t.pre, cell.x, cell.w, cell.alpha, coef.buffer,
+          dHebb.buffer, (dElig ?? temp(1)).buffer, rowSums.buffer, colX.buffer, colPre.buffer, dwPart.buffer, dalphaPart.buffer,
+        ],
+        blockGroups * episodeBlocks,
+      )
+      .u32(batch, n, l.nc, rowBlocks, blockGroups, episodeBlocks, l.rule, l.alphaFull ? 1 : 0, dHebbIn ? 1 : 0, dEligIn ? 1 : 0)
+      .f32(l.soft, l.clip);
+
+    // 3. the [B, N] gradients
+    const dx = out(rows);
+    const dpre = out(rows);
+    const dpost = out(rows);
+    const dmodRow = out(rows);
+    const detaRow = l.retro ? out(rows) : temp(1);
+    const dalphaRow = l.alphaFull ? temp(1) : out(rows);
+    this.#rec
+      .run(
+        'plastic_step_bwd_finish',
+        [colX.buffer, colPre.buffer, rowSums.buffer, coef.buffer, dx.buffer, dpre.buffer, dpost.buffer, dmodRow.buffer, detaRow.buffer, dalphaRow.buffer],
+        Math.ceil(rows / WG),
+      )
+      .u32(batch, n, rowBlocks, l.rule, l.alphaFull ? 1 : 0);
+
+    // 4. reductions to the shapes of w, alpha, mod and eta
+    const be = this.#rec.backend;
+    /** Σ over the middle axis of `part` viewed as [outer, len, inner]; consumes `part`. */
+    const sum = (part: Buf, outer: number, len: number, inner: number): Buf => {
+      if (len === 1) return part;
+      const total = be.reduce('sum', part, outer, len, inner);
+      be.free(part);
+      return total;
+    };
+    const w = sum(dwPart.buf, 1, episodeBlocks, n * n);
+    const alpha = l.alphaFull
+      ? sum(dalphaPart.buf, 1, episodeBlocks, n * n)
+      : g.alphaKind === 'neuron'
+        ? sum(dalphaRow.buf, 1, batch, n)
+        : sum(dalphaRow.buf, 1, rows, 1);
+    const mod = g.modKind === 'neuron' ? dmodRow.buf : g.modKind === 'episode' ? sum(dmodRow.buf, batch, n, 1) : sum(dmodRow.buf, 1, rows, 1);
+    const eta = l.retro ? sum(detaRow.buf, 1, rows, 1) : null;
+    for (const buf of scratch) be.free(buf);
+    return { hebb: dHebb.buf, elig: dElig?.buf ?? null, pre: dpre.buf, post: dpost.buf, mod, eta, x: dx.buf, drive: ddrive.buf, w, alpha };
+  }
+
+  /** Records plastic_step.wgsl; `cell` = [x, drive, w, alpha (as Chunks), alpha (as floats)]. */
+  #forward(op: string, l: Layout, t: TraceInputs, cell: readonly GPUBuffer[], h: GPUBuffer, withCell: boolean): { hebb: Buf; elig: Buf | null } {
+    const traces = l.batch * l.n * l.n;
+    const hebb = this.#rec.output(op, traces);
+    const elig = l.retro ? this.#rec.output(op, traces) : null;
+    // A writable binding may not alias another one: without E', a scratch buffer stands in.
+    const eligOut = elig ?? this.#rec.output(op, 1);
+    const rowGroups = Math.ceil(l.n / WG);
+    this.#rec
+      .run(
+        `plastic_step${l.variant}`,
+        [t.hebb, t.elig ?? t.hebb, t.pre, t.post, t.mod, t.eta ?? t.mod, ...cell, h, hebb.buffer, eligOut.buffer],
+        rowGroups * l.batch,
+      )
+      .u32(l.batch, l.n, l.nc, rowGroups, l.rule, withCell ? 1 : 0, l.alphaFull ? 1 : 0, l.alphaStride, l.modB, l.modI)
+      .f32(l.soft, l.clip);
+    if (!elig) this.#rec.backend.free(eligOut.buf);
+    return { hebb: hebb.buf, elig: elig?.buf ?? null };
+  }
+
+  #traceInputs(op: string, l: Layout, a: { hebb: Buf; elig: Buf | null; pre: Buf; post: Buf; mod: Buf; eta: Buf | null }): TraceInputs {
+    const rows = l.batch * l.n;
+    const get = (arg: string, buf: Buf, need: number) => this.#rec.buffer(op, arg, buf, need);
+    if (l.retro && (!a.elig || !a.eta)) throw new Error(`${op}: the retroactive rule needs elig and eta buffers`);
+    return {
+      hebb: get('hebb', a.hebb, rows * l.n),
+      elig: l.retro ? get('elig', a.elig!, rows * l.n) : null,
+      eta: l.retro ? get('eta', a.eta!, 1) : null,
+      pre: get('pre', a.pre, rows),
+      post: get('post', a.post, rows),
+      mod: get('mod', a.mod, l.modSize),
+    };
+  }
+
+  #cellInputs(op: string, l: Layout, a: PlasticStepInputs): { x: GPUBuffer; drive: GPUBuffer; w: GPUBuffer; alpha: GPUBuffer } {
+    const rows = l.batch * l.n;
+    return {
+      x: this.#rec.buffer(op, 'x', a.x, rows),
+      drive: this.#rec.buffer(op, 'drive', a.drive, rows),
+      w: this.#rec.buffer(op, 'w', a.w, l.n * l.n),
+      alpha: this.#rec.buffer(op, 'alpha', a.alpha, l.alphaSize),
+    };
+  }
+}
