@@ -20,4 +20,11 @@ elif [ ! -e /usr/share/vulkan/icd.d/lvp_icd.x86_64.json ]; then
   echo "setup: not root on Debian; make sure a Vulkan driver (GPU or Mesa lavapipe >= 23) is installed" >&2
 fi
 
+# lavapipe maps memory for every live descriptor set, and Dawn frees a bind group's set only when
+# V8 collects the bind group, which can be late: long GPU test runs then pass Linux's default
+# limit of 65,530 memory maps and crash inside vkAllocateDescriptorSets. Raise it where we may.
+if [ "$(id -u)" = 0 ] && [ "$(cat /proc/sys/vm/max_map_count 2>/dev/null || echo 0)" -lt 1048576 ]; then
+  sysctl -q -w vm.max_map_count=1048576 2>/dev/null || echo "setup: could not raise vm.max_map_count (long WebGPU runs on lavapipe may crash)" >&2
+fi
+
 npm ci --no-audit --no-fund --loglevel=error
