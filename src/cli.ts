@@ -1,6 +1,7 @@
 /**
  * The `backpropamine` command line (bin/backpropamine.mjs runs it):
  *   backpropamine train <cue-reward|maze> [options]   meta-train, with progress, log, checkpoints, --resume
+ *   backpropamine train ptb [options]                 a (plastic) LSTM language model on Penn Treebank
  *   backpropamine evaluate <run> [options]            mean reward of a saved agent
  * Progress goes to stderr, results to stdout. Exit codes: 0 done, 1 error, 2 usage error,
  * 130 interrupted (the checkpoint is saved).
@@ -11,6 +12,7 @@ import { destroyDevice, initDevice } from './index.js';
 import { evaluateHelp, mainHelp, parseEvaluateArgs, parseTrainArgs, trainHelp, UsageError, type DeviceOptions } from './cli/options.js';
 import { Progress } from './cli/progress.js';
 import { evaluate } from './tasks/evaluate.js';
+import { trainPtbCommand } from './tasks/lm_cli.js';
 import { CHECKPOINT_FILE, LOG_FILE, train } from './tasks/train.js';
 
 const INTERRUPTED = 130;
@@ -75,6 +77,7 @@ async function withDevice<T>(opts: DeviceOptions, fn: (deviceName: string) => Pr
 }
 
 async function trainCommand(argv: string[]): Promise<number> {
+  if (argv[0] === 'ptb') return trainPtbCommand(argv.slice(1));
   const args = parseTrainArgs(argv);
   if ('help' in args) {
     console.log(trainHelp(args.task));

@@ -244,6 +244,7 @@ export function mainHelp(): string {
     '',
     'Commands:',
     '  train <cue-reward|maze>   meta-train a plastic RNN on a task (backpropamine train --help)',
+    '  train ptb                 train an LSTM language model on Penn Treebank (backpropamine train ptb --help)',
     '  evaluate <run>            run a saved agent and report its mean reward (backpropamine evaluate --help)',
     '',
     'Example:',

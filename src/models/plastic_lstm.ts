@@ -1,0 +1,131 @@
+/**
+ * The plastic LSTM layer of Table 1 (PAPER.md §2.3; the authors' `mylstm.PlasticLSTM`): only the
+ * cell-input path is plastic, pre = h_{t−1}, post = the cell input c̃_t.
+ *
+ *   [i f o] = σ(W_x·x + b_x + W_h·h_{t−1} + b_h)
+ *   c̃ = tanh(W_xc·x + b_c + (w + α⊙Hebb)·h_{t−1})         (replaces W_hc; rows postsynaptic)
+ *   c = f⊙c_{t−1} + i⊙c̃;   h = o⊙tanh(c)
+ *   Hebb ← clip(Hebb + η⊙(c̃ ⊗ h_{t−1}), ±2)                (Eqs. 2-3; clipval 2.0 in the code)
+ *
+ * η is one learned scalar ('hebbian', init 0.01, the code's modultype none), or the fan-out of a
+ * modulator neuron reading the new h, m = tanh(w_mod·h_t + b), η_j = a_j·m + b_j per postsynaptic
+ * neuron ('neuromodulated', the code's modplasth2mod + fanout). 'retroactive' (Eqs. 4-5) puts
+ * the same modulated η on an eligibility trace: Hebb ← clip(Hebb + η⊙E), E ← (1−η_et)E + η_et·Δ.
+ * The code has no retroactive LSTM (PAPER.md §6): the per-neuron fan-out and a scalar η_et
+ * (init 0.1, as sr/modul.py) are our choices.
+ *
+ * Layout: w, α and Hebb are [post, pre], the transpose of the authors' h_{t−1}ᵀ(w + α⊙Hebb) with
+ * Hebb[pre, post]; per-neuron α is [N, 1] (theirs [1, 1, N]). Importing their weights means
+ * transposing w (and a full α).
+ *
+ * The fused plasticStep applies step t−1's update as it reads the trace for step t, so the state
+ * carries that pending update (pre = h_{t−2}, post = c̃_{t−1}, mod of step t−1).
+ */
+import {
+  add, Linear, Module, plasticStep, plasticStepReference, sigmoid, slice, tanh, tensor, TraceTape, uniform, zeros,
+  type PlasticConfig, type Rng, type Tensor,
+} from '../autograd/index.js';
+import { joinSteps, lstmUpdate, type LayerState, type RecurrentLayer } from './lstm.js';
+
+export type LstmPlasticity = 'hebbian' | 'neuromodulated' | 'retroactive';
+
+export interface PlasticLSTMOptions {
+  inputSize: number;
+  hiddenSize: number;
+  plasticity: LstmPlasticity;
+  /** 'neuron': one α per postsynaptic neuron (the code's perneuron, default); 'full': one per connection. */
+  alpha?: 'neuron' | 'full';
+  /** Hebb bound (default 2, the code's clipval). */
+  clipValue?: number;
+  /** w ~ U(±wInit) (default 0.01, the code). */
+  wInit?: number;
+  /** α ~ alphaInit·U[0, 1) (default 1e-4, the code). */
+  alphaInit?: number;
+  /** Initial η of 'hebbian' (default 0.01, the code). */
+  etaInit?: number;
+  /** Initial η_et of 'retroactive' (default 0.1). */
+  etaetInit?: number;
+  /** Backprop memory: keep every k-th trace of a segment and recompute the rest (default 1: keep all). */
+  checkpointEvery?: number;
+  /** 'fused' (default) runs plasticStep; 'reference' the same math composed of primitive ops (tests). */
+  kernel?: 'fused' | 'reference';
+  rng: Rng;
+}
+
+export class PlasticLSTMLayer extends Module implements RecurrentLayer {
+  readonly inputSize: number;
+  readonly hiddenSize: number;
+  /** Input projections, rows (i, f, o, c̃). */
+  readonly x2h: Linear;
+  /** Recurrent projections of the non-plastic gates, rows (i, f, o). */
+  readonly h2h: Linear;
+  /** Fixed part of the cell-input recurrent weights [N, N], rows postsynaptic. */
+  readonly w: Tensor;
+  /** [N, 1] or [N, N]. */
+  readonly alpha: Tensor;
+  readonly eta: Tensor | null;
+  readonly h2mod: Linear | null;
+  readonly modfanout: Linear | null;
+  readonly etaet: Tensor | null;
+  readonly #cfg: PlasticConfig;
+
+  constructor(readonly opts: PlasticLSTMOptions) {
+    super();
+    const { inputSize, hiddenSize: n, plasticity, rng } = opts;
+    this.inputSize = inputSize;
+    this.hiddenSize = n;
+    const wInit = opts.wInit ?? 0.01;
+    const alphaInit = opts.alphaInit ?? 1e-4;
+    this.x2h = this.registerModule('x2h', new Linear(inputSize, 4 * n, rng));
+    this.h2h = this.registerModule('h2h', new Linear(n, 3 * n, rng));
+    this.w = this.registerParameter('w', uniform([n, n], -wInit, wInit, rng));
+    this.alpha = this.registerParameter('alpha', uniform(opts.alpha === 'full' ? [n, n] : [n, 1], 0, alphaInit, rng));
+    const modulated = plasticity !== 'hebbian';
+    this.eta = modulated ? null : this.registerParameter('eta', tensor([opts.etaInit ?? 0.01]));
+    this.h2mod = modulated ? this.registerModule('h2mod', new Linear(n, 1, rng)) : null;
+    this.modfanout = modulated ? this.registerModule('modfanout', new Linear(1, n, rng)) : null;
+    this.etaet = plasticity === 'retroactive' ? this.registerParameter('etaet', tensor([opts.etaetInit ?? 0.1])) : null;
+    this.#cfg = { rule: plasticity === 'retroactive' ? 'retroactive' : 'hebbian', clip: 'hard', clipValue: opts.clipValue ?? 2 };
+  }
+
+  initialState(batch: number): LayerState {
+    const n = this.hiddenSize;
+    return {
+      h: zeros([batch, n]),
+      c: zeros([batch, n]),
+      hebb: zeros([batch, n, n]),
+      elig: this.etaet ? zeros([batch, n, n]) : null,
+      pending: null,
+    };
+  }
+
+  forward(x: Tensor, steps: number, state: LayerState, train: boolean): { output: Tensor; state: LayerState } {
+    const n = this.hiddenSize;
+    const batch = x.shape[0] / steps;
+    const every = this.opts.checkpointEvery ?? 1;
+    const tape = train && every > 1 && this.opts.kernel !== 'reference' ? new TraceTape(every) : null;
+    const xproj = this.x2h.forward(x);
+    let { h, c, hebb, elig, pending } = state;
+    const hs: Tensor[] = [];
+    for (let t = 0; t < steps; t++) {
+      const xp = slice(xproj, [t * batch, 0], [batch, 4 * n]);
+      const sig = sigmoid(add(slice(xp, [0, 0], [batch, 3 * n]), this.h2h.forward(h)));
+      // Nothing is pending at the start of an epoch: Δ = 0 leaves the zero traces unchanged.
+      const upd = pending ?? { pre: h, post: zeros([batch, n]), mod: zeros([1]) };
+      const args = { hebb: hebb!, elig, ...upd, eta: this.etaet, x: h, drive: slice(xp, [0, 3 * n], [batch, n]), w: this.w, alpha: this.alpha };
+      const r = this.opts.kernel === 'reference' ? plasticStepReference(this.#cfg, args) : plasticStep(this.#cfg, args, tape);
+      const hPrev = h;
+      ({ h, c } = lstmUpdate(sig, r.h, c, n));
+      [hebb, elig] = [r.hebb, r.elig];
+      pending = { pre: hPrev, post: r.h, mod: this.#modulation(h) };
+      hs.push(h);
+    }
+    return { output: joinSteps(hs), state: { h, c, hebb, elig, pending } };
+  }
+
+  /** η of the update just computed: the scalar η, or the fan-out of m = tanh(w_mod·h_t + b) ([B, N]). */
+  #modulation(h: Tensor): Tensor {
+    if (!this.h2mod) return this.eta!;
+    return this.modfanout!.forward(tanh(this.h2mod.forward(h)));
+  }
+}

@@ -1,0 +1,272 @@
+/**
+ * The plastic LSTM of Table 1, at tiny sizes:
+ * - forward: the layer against a plain-JS transcription of the authors' PlasticLSTM equations in
+ *   their layout (h_{t−1}ᵀ(w + α⊙Hebb), Hebb[pre, post]), so the pending-update bookkeeping and
+ *   our transposed layout are checked against the paper, not against ourselves;
+ * - backward, on the float64 CPU: the whole language model on the fused plasticStep against the
+ *   same model on plasticStepReference, and both (and the baseline LSTM) against central finite
+ *   differences;
+ * - the same model and gradients on the WebGPU backend (float32) against the float64 CPU.
+ */
+import { beforeAll, describe, expect, test } from 'vitest';
+import * as bp from '../src/autograd/index.js';
+import { LanguageModel, type LmCell, type LmState } from '../src/models/lm.js';
+import { PlasticLSTMLayer, type LstmPlasticity } from '../src/models/plastic_lstm.js';
+import { describeWebGPU, getTestBackends } from './helpers/backends.js';
+
+const { cpu64 } = await getTestBackends();
+beforeAll(() => bp.setBackend(cpu64));
+
+/** Uniform draws in ±scale from a seeded generator. */
+function draws(rng: bp.Rng, n: number, scale: number): number[] {
+  return Array.from({ length: n }, () => (rng.uniform() * 2 - 1) * scale);
+}
+
+function setParams(m: bp.Module, rng: bp.Rng, scale: (name: string) => number): void {
+  for (const [name, p] of m.namedParameters()) bp.assign(p, { data: Float64Array.from(draws(rng, p.size, scale(name))), shape: p.shape });
+}
+
+const sig = (x: number) => 1 / (1 + Math.exp(-x));
+
+/**
+ * The authors' PlasticLSTM (PAPER.md §2.3(b)) for one batch element, in their layout: the plastic
+ * matrix is indexed [pre k, post j] and multiplies h_{t−1} from the left. Built from our parameters
+ * by transposing w and α. Returns every h_t and the final Hebb (after the last step's update).
+ */
+function authorsLayer(params: Record<string, Float64Array>, plasticity: LstmPlasticity, alphaFull: boolean, xs: number[][], n: number, inSize: number) {
+  const W = params['x2h.weight'], bx = params['x2h.bias'], U = params['h2h.weight'], bh = params['h2h.bias'];
+  const wA = (k: number, j: number) => params.w[j * n + k];
+  const alphaA = (k: number, j: number) => (alphaFull ? params.alpha[j * n + k] : params.alpha[j]);
+  const hebb = Array.from({ length: n }, () => new Array<number>(n).fill(0)); // [pre][post]
+  const elig = Array.from({ length: n }, () => new Array<number>(n).fill(0));
+  let h = new Array<number>(n).fill(0);
+  let c = new Array<number>(n).fill(0);
+  const hs: number[][] = [];
+  const xRow = (r: number, x: number[]) => bx[r] + x.reduce((acc, v, q) => acc + W[r * inSize + q] * v, 0);
+  const hRow = (r: number) => bh[r] + h.reduce((acc, v, q) => acc + U[r * n + q] * v, 0);
+  for (const x of xs) {
+    const gate = (g: number, j: number) => sig(xRow(g * n + j, x) + hRow(g * n + j)); // rows (i, f, o)
+    const ct = Array.from({ length: n }, (_, j) => {
+      let s = xRow(3 * n + j, x);
+      for (let k = 0; k < n; k++) s += h[k] * (wA(k, j) + alphaA(k, j) * hebb[k][j]);
+      return Math.tanh(s);
+    });
+    const cNew = c.map((cj, j) => gate(1, j) * cj + gate(0, j) * ct[j]);
+    const hNew = cNew.map((cj, j) => gate(2, j) * Math.tanh(cj));
+    // η_j: one scalar, or the fan-out of m = tanh(w_mod·h_t + b_mod)
+    let eta: number[];
+    if (plasticity === 'hebbian') eta = new Array<number>(n).fill(params.eta[0]);
+    else {
+      const m = Math.tanh(params['h2mod.bias'][0] + hNew.reduce((acc, v, q) => acc + params['h2mod.weight'][q] * v, 0));
+      eta = Array.from({ length: n }, (_, j) => params['modfanout.weight'][j] * m + params['modfanout.bias'][j]);
+    }
+    for (let k = 0; k < n; k++) {
+      for (let j = 0; j < n; j++) {
+        const delta = h[k] * ct[j];
+        const inc = plasticity === 'retroactive' ? eta[j] * elig[k][j] : eta[j] * delta;
+        hebb[k][j] = Math.min(2, Math.max(-2, hebb[k][j] + inc));
+        if (plasticity === 'retroactive') elig[k][j] = (1 - params.etaet[0]) * elig[k][j] + params.etaet[0] * delta;
+      }
+    }
+    [h, c] = [hNew, cNew];
+    hs.push(h);
+  }
+  return { hs, hebb };
+}
+
+describe('PlasticLSTMLayer forward against the authors\' equations', () => {
+  const [B, IN, N, T] = [2, 3, 4, 6];
+  for (const plasticity of ['hebbian', 'neuromodulated', 'retroactive'] as const) {
+    for (const alpha of ['neuron', 'full'] as const) {
+      test(`${plasticity}, ${alpha} α: every h_t and the trace agree (clip ±2 active)`, async () => {
+        const rng = new bp.Rng(11);
+        const layer = new PlasticLSTMLayer({ inputSize: IN, hiddenSize: N, plasticity, alpha, rng });
+        // Large α, η and fan-out, so that plasticity changes h and the ±2 clip engages.
+        setParams(layer, rng, (name) => (name === 'alpha' ? 1.5 : name === 'etaet' ? 0.9 : name.startsWith('modfanout') ? 6 : 1.2));
+        if (layer.eta) bp.assign(layer.eta, { data: Float64Array.of(1.5), shape: [1] });
+        const params = Object.fromEntries(await Promise.all(layer.namedParameters().map(async ([k, p]) => [k, Float64Array.from(await p.data())] as const)));
+        const xs = draws(rng, T * B * IN, 1.5);
+        const out = layer.forward(bp.tensor(xs, [T * B, IN]), T, layer.initialState(B), false);
+        // Our hebb holds the updates of steps 1..T−1; step T's is pending. Apply it to compare the final trace.
+        const p = out.state.pending!;
+        const finalHebb = bp.hebbUpdate({ rule: plasticity === 'retroactive' ? 'retroactive' : 'hebbian', clipValue: 2 }, {
+          hebb: out.state.hebb!, elig: out.state.elig, pre: p.pre, post: p.post, mod: p.mod, eta: layer.etaet,
+        }).hebb;
+        const ours = await out.output.data();
+        const ourHebb = await finalHebb.data();
+        let clipped = 0;
+        for (let b = 0; b < B; b++) {
+          const ref = authorsLayer(params, plasticity, alpha === 'full', Array.from({ length: T }, (_, t) => xs.slice((t * B + b) * IN, (t * B + b + 1) * IN)), N, IN);
+          for (let t = 0; t < T; t++) for (let j = 0; j < N; j++) expect(ours[(t * B + b) * N + j]).toBeCloseTo(ref.hs[t][j], 12);
+          for (let k = 0; k < N; k++) {
+            for (let j = 0; j < N; j++) {
+              expect(ourHebb[(b * N + j) * N + k]).toBeCloseTo(ref.hebb[k][j], 12); // ours [post, pre]
+              if (Math.abs(ref.hebb[k][j]) === 2) clipped++;
+            }
+          }
+        }
+        if (plasticity !== 'retroactive') expect(clipped).toBeGreaterThan(0);
+        layer.dispose();
+      });
+    }
+  }
+});
+
+// ---------------------------------------------------------------- gradients of the whole model
+
+const [V, E, N, B, T] = [5, 3, 4, 2, 3];
+
+interface Variant {
+  cell: LmCell;
+  alpha: 'neuron' | 'full';
+}
+
+function makeModel(v: Variant, kernel: 'fused' | 'reference', checkpointEvery = 1): LanguageModel {
+  const rng = new bp.Rng(5);
+  const m = new LanguageModel({
+    vocabSize: V, embeddingSize: E, hiddenSize: N, numLayers: 2, tied: false, cell: v.cell, alpha: v.alpha, rng,
+    plastic: { kernel, checkpointEvery },
+  });
+  // Plasticity as large as the rest, with modulation of both signs.
+  setParams(m, new bp.Rng(6), (name) => (name.endsWith('alpha') ? 1 : name.endsWith('eta') || name.endsWith('etaet') ? 0.5 : 0.7));
+  return m;
+}
+
+/** A carried state as in mid-epoch: traces near the clip bound and a pending update with mixed-sign modulation. */
+function carriedState(v: Variant): LmState {
+  const rng = new bp.Rng(7);
+  const t = (shape: number[], scale: number) => bp.keep(bp.tensor(draws(rng, shape.reduce((a, b) => a * b, 1), scale), shape));
+  return [0, 1].map(() => ({
+    h: t([B, N], 0.9),
+    c: t([B, N], 1.5),
+    hebb: v.cell === 'lstm' ? null : t([B, N, N], 2.5),
+    elig: v.cell === 'retroactive' ? t([B, N, N], 1) : null,
+    pending: v.cell === 'lstm' ? null : { pre: t([B, N], 0.9), post: t([B, N], 0.9), mod: v.cell === 'hebbian' ? t([1], 0.5) : t([B, N], 1.5) },
+  }));
+}
+
+const INPUTS = Int32Array.from([0, 3, 1, 4, 2, 2]);
+const TARGETS = Int32Array.from([3, 1, 4, 2, 2, 0]);
+
+/** Σ CE over the segment plus ⟨final traces, fixed cotangents⟩, so gradients also flow through the last updates. */
+function loss(m: LanguageModel, v: Variant): bp.Tensor {
+  const state = carriedState(v);
+  const f = m.forward(INPUTS, T, state, null);
+  let l = bp.crossEntropy(f.logits, TARGETS, { reduction: 'sum' });
+  const rng = new bp.Rng(8);
+  for (const s of f.state) {
+    for (const tr of [s.hebb, s.elig]) if (tr) l = bp.add(l, bp.sum(bp.mul(tr, bp.tensor(draws(rng, tr.size, 1), tr.shape))));
+  }
+  for (const s of state) for (const x of [s.h, s.c, s.hebb, s.elig, s.pending?.pre, s.pending?.post, s.pending?.mod]) x?.dispose();
+  return l;
+}
+
+async function gradients(m: LanguageModel, v: Variant): Promise<{ value: number; grads: Map<string, Float64Array> }> {
+  const l = bp.tidy(() => {
+    const l = loss(m, v);
+    m.zeroGrad();
+    l.backward();
+    return l;
+  });
+  const grads = new Map<string, Float64Array>();
+  for (const [k, p] of m.namedParameters()) grads.set(k, Float64Array.from(await p.grad!.data()));
+  const value = await l.item();
+  l.dispose();
+  return { value, grads };
+}
+
+/** Central differences of the loss at up to `per` entries of every parameter. */
+async function finiteDifferences(m: LanguageModel, v: Variant, per: number): Promise<Map<string, Map<number, number>>> {
+  const eps = 1e-6;
+  const value = async () => {
+    const l = bp.noGrad(() => bp.tidy(() => loss(m, v)));
+    const x = await l.item();
+    l.dispose();
+    return x;
+  };
+  const out = new Map<string, Map<number, number>>();
+  const rng = new bp.Rng(9);
+  for (const [k, p] of m.namedParameters()) {
+    const data = Float64Array.from(await p.data());
+    const idx = p.size <= per ? [...Array(p.size).keys()] : Array.from({ length: per }, () => rng.int(p.size));
+    const fd = new Map<number, number>();
+    for (const i of idx) {
+      const x0 = data[i];
+      data[i] = x0 + eps;
+      bp.assign(p, { data, shape: p.shape });
+      const up = await value();
+      data[i] = x0 - eps;
+      bp.assign(p, { data, shape: p.shape });
+      const down = await value();
+      data[i] = x0;
+      bp.assign(p, { data, shape: p.shape });
+      fd.set(i, (up - down) / (2 * eps));
+    }
+    out.set(k, fd);
+  }
+  return out;
+}
+
+const VARIANTS: Variant[] = [
+  { cell: 'lstm', alpha: 'neuron' },
+  { cell: 'hebbian', alpha: 'full' },
+  { cell: 'hebbian', alpha: 'neuron' },
+  { cell: 'neuromodulated', alpha: 'full' },
+  { cell: 'neuromodulated', alpha: 'neuron' },
+  { cell: 'retroactive', alpha: 'full' },
+  { cell: 'retroactive', alpha: 'neuron' },
+];
+
+describe('language-model gradients (float64 CPU)', () => {
+  for (const v of VARIANTS) {
+    const name = v.cell === 'lstm' ? 'baseline LSTM' : `${v.cell}, ${v.alpha} α`;
+    test(`${name}: analytic gradients match finite differences${v.cell === 'lstm' ? '' : '; fused = reference'}`, async () => {
+      const fused = makeModel(v, 'fused');
+      const a = await gradients(fused, v);
+      if (v.cell !== 'lstm') {
+        for (const [kernel, every] of [['reference', 1], ['fused', 2]] as const) {
+          const other = makeModel(v, kernel, every);
+          const b = await gradients(other, v);
+          expect(b.value).toBeCloseTo(a.value, 11);
+          for (const [k, g] of a.grads) {
+            const h = b.grads.get(k)!;
+            for (let i = 0; i < g.length; i++) expect(Math.abs(h[i] - g[i]), `${kernel}/${every} ${k}[${i}]`).toBeLessThan(1e-10 * (1 + Math.abs(g[i])));
+          }
+          other.dispose();
+        }
+      }
+      const fd = await finiteDifferences(fused, v, 6);
+      let checked = 0;
+      for (const [k, entries] of fd) {
+        for (const [i, d] of entries) {
+          expect(Math.abs(a.grads.get(k)![i] - d), `${k}[${i}]: analytic ${a.grads.get(k)![i]}, numeric ${d}`).toBeLessThan(1e-6 + 1e-5 * Math.abs(d));
+          checked++;
+        }
+      }
+      expect(checked).toBeGreaterThan(50);
+      fused.dispose();
+    });
+  }
+});
+
+describeWebGPU('language-model gradients against the float64 CPU', (gpu, cpu) => {
+  for (const v of VARIANTS) {
+    test(`${v.cell === 'lstm' ? 'baseline LSTM' : `${v.cell}, ${v.alpha} α`}: loss and every gradient agree (float32)`, async () => {
+      const run = async (backend: typeof gpu) => {
+        bp.setBackend(backend);
+        const m = makeModel(v, 'fused');
+        const r = await gradients(m, v);
+        m.dispose();
+        return r;
+      };
+      const want = await run(cpu);
+      const got = await run(gpu);
+      bp.setBackend(cpu);
+      expect(Math.abs(got.value - want.value)).toBeLessThan(1e-4 * (1 + Math.abs(want.value)));
+      for (const [k, g] of want.grads) {
+        const h = got.grads.get(k)!;
+        for (let i = 0; i < g.length; i++) expect(Math.abs(h[i] - g[i]), `${k}[${i}]: webgpu ${h[i]}, cpu ${g[i]}`).toBeLessThan(2e-4 + 2e-3 * Math.abs(g[i]));
+      }
+    });
+  }
+});
