@@ -4,7 +4,7 @@
  * paper's form beside the published numbers.
  *
  *   BACKPROPAMINE_DATA=<dir> npm run bench:table1 -- [--scale quick|paper|smoke] [--preset basic|awd]
- *       [--seeds N] [--cells lstm,hebbian,...] [--backend cpu|auto|webgpu] [--precision f32|f64]
+ *       [--seeds N] [--cells lstm,hebbian,...] [--backend auto|webgpu|cpu] [--precision f32|f64]
  *       [--data DIR] [--resume]
  *
  * The backend defaults to the CPU: the quick budget is sized for it, and on lavapipe a process that
@@ -20,9 +20,8 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { destroyDevice } from '../src/index.js';
+import { destroyDevice, initDevice } from '../src/index.js';
 import { LM_CELLS, type LmCell } from '../src/models/lm.js';
-import { initLmDevice } from '../src/tasks/lm_cli.js';
 import { lmPreset, type LmPresetName, type LmScale } from '../src/tasks/lm_presets.js';
 import { meanCi95, medianRange } from '../src/tasks/lm_stats.js';
 import { trainLm } from '../src/tasks/lm_train.js';
@@ -46,7 +45,7 @@ const { values: args } = parseArgs({
   args: process.argv.slice(2),
   options: {
     scale: { type: 'string', default: 'quick' }, preset: { type: 'string', default: 'basic' }, seeds: { type: 'string' },
-    cells: { type: 'string' }, backend: { type: 'string', default: 'cpu' }, precision: { type: 'string', default: 'f32' },
+    cells: { type: 'string' }, backend: { type: 'string', default: 'auto' }, precision: { type: 'string', default: 'f32' },
     data: { type: 'string' }, resume: { type: 'boolean', default: false },
   },
 });
@@ -64,7 +63,7 @@ console.log(`# ${command}`);
 
 const corpus = loadPtb({ dir: args.data });
 if (!corpus.standard) console.warn('bench:table1: the corpus is not the standard PTB text; the perplexities are not comparable');
-const backend = await initLmDevice(args.backend as 'auto' | 'webgpu' | 'cpu', args.precision as 'f32' | 'f64', cells.some((c) => c !== 'lstm'), (l) => console.warn(l));
+const backend = await initDevice({ backend: args.backend as 'auto' | 'webgpu' | 'cpu', precision: args.precision as 'f32' | 'f64' });
 const device = backend.name === 'cpu' ? `CPU backend (TypeScript loops, ${backend.precision})` : 'WebGPU backend';
 console.log(`# ${preset} model, scale ${scale}, ${seeds} seed(s) per condition, on the ${device}`);
 

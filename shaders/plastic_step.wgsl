@@ -14,9 +14,9 @@
 // 7 drive, 8 w (Chunk), 9 alpha (Chunk), 10 alpha_row (read); 11 h, 12 hebb_out, 13 elig_out
 // (read_write). elig, elig_out and eta are placeholders unless the rule is retroactive.
 // Group 1: 0 p.
-// Grid: one thread per row (b, i); a workgroup holds WG rows of one episode, so b derives from the
-// workgroup id alone: the compiler sees it uniform, and lavapipe loads pre[b] and x[b] once per
-// SIMD vector instead of once per lane (DESIGN.md field notes). row_groups·B workgroups, 2-D grid.
+// Grid: one thread per row (b, i). A workgroup holds WG rows of one episode: b derives from the
+// workgroup id alone, so pre[b] and x[b] are read at addresses uniform across the workgroup.
+// row_groups·B workgroups, 2-D grid.
 
 struct Params {
   batch: u32,
@@ -29,7 +29,7 @@ struct Params {
   alpha_stride: u32,
   mod_b: u32,
   mod_i: u32,
-  soft: f32,
+  soft_k: f32, // the soft clip's 1/c, else 0
   clip: f32,
 }
 
@@ -77,7 +77,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       d = m * e;
       elig_out[k0 + j] = (1.0 - eta_e) * e + eta_e * post_i * pre_j;
     }
-    let h_new = trace_update(hebb[k0 + j], d, a, p.soft, p.clip).h;
+    let h_new = trace_update(hebb[k0 + j], d, a, p.soft_k, p.clip).h;
     hebb_out[k0 + j] = h_new;
     if (p.cell == 1u) {
       var alpha_ij = Chunk(alpha_i);

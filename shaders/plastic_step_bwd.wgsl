@@ -24,8 +24,8 @@
 // and delig are never read without has_dhebb, has_delig; alpha and dalpha_part need alpha_full.
 // Group 1: 0 p.
 // Grid: one thread per tile of R rows × EB episodes. A workgroup holds WG row blocks of one episode
-// block, so the episodes are uniform and pre[b], x[b] are loaded once per SIMD vector.
-// block_groups·episode_blocks workgroups, 2-D grid.
+// block: the episodes derive from the workgroup id alone, so pre[b] and x[b] are read at addresses
+// uniform across the workgroup. block_groups·episode_blocks workgroups, 2-D grid.
 
 const R: u32 = 4u; // rows per thread: ROWS_PER_THREAD in plastic.ts
 const EB: u32 = 4u; // episodes per thread: EPISODES_PER_THREAD in plastic.ts
@@ -41,7 +41,7 @@ struct Params {
   alpha_full: u32,
   has_dhebb: u32,
   has_delig: u32,
-  soft: f32,
+  soft_k: f32, // the soft clip's 1/c, else 0
   clip: f32,
 }
 
@@ -90,7 +90,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   }
 
   for (var j = 0u; j < p.nc; j++) {
-    // Explicitly zeroed: Dawn/lavapipe here kept a bare `var a: array<...>;` from the previous iteration.
+    // Zeroed explicitly: with Dawn on lavapipe, a bare `var a: array<...>;` in a loop body kept the
+    // previous iteration's values.
     var dw_acc = array<Chunk, R>();
     var dalpha_acc = array<Chunk, R>();
     for (var e = 0u; e < EB; e++) {
@@ -125,7 +126,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
           e_old = elig[k];
           d = m * e_old;
         }
-        let upd = trace_update(h_old, d, c0.w, p.soft, p.clip);
+        let upd = trace_update(h_old, d, c0.w, p.soft_k, p.clip);
         var g = alpha_ij * (dz * x_j);
         if (p.has_dhebb == 1u) {
           g += dhebb[k];

@@ -7,8 +7,8 @@
  *    every rule and clip kind, every modulation and alpha shape, B = 1, N = 1, N = 67 (neither a
  *    multiple of 4 nor of the workgroup), N = 128, N = 260 (several workgroups of row blocks),
  *    negative modulation, the clip active on some entries, and null incoming gradients.
- * Inputs keep every pre-clip trace value away from ±c, so float32 rounding cannot flip a clip
- * decision that float64 takes the other way.
+ * The direct calls' inputs keep every pre-clip trace value at least 1e-3·c away from ±c, so float32
+ * rounding cannot flip a clip decision that float64 takes the other way.
  * Without an adapter the suite is skipped, unless BACKPROPAMINE_REQUIRE_WEBGPU=1 makes that fail.
  */
 import { expect, test } from 'vitest';
@@ -60,8 +60,8 @@ async function run(backend: Backend, v: Variant, tapeEvery = 0): Promise<Run> {
 
 /**
  * Steps of the unrolled GPU episode where a variant's own count is too long. N = 67 with weights up
- * to ±0.5 is chaotic: float32 roundoff grows about threefold per step (the worst error over the
- * tolerance is 0.1 after 3 steps, up to 1.3 after 4 and 6 after 5 across seeds; after 6 steps even
+ * to ±0.5 is chaotic: float32 roundoff grows about threefold per step (the worst error relative to
+ * the tolerance is 0.1 after 3 steps, up to 1.3 after 4 and 6 after 5 across seeds; after 6 steps even
  * the CPU backend in float32 misses float64), so longer episodes would test float32, not the
  * kernels. Every other variant stays below a fifth of the tolerance over its full length.
  */

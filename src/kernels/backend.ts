@@ -176,7 +176,8 @@ export interface PlasticStepGrads {
   alpha: Buf;
 }
 
-export interface Backend {
+/** Everything the autograd layer may ask of a device: the general kernels and the plastic ones. */
+export interface Backend extends PlasticKernels {
   readonly name: 'webgpu' | 'cpu';
   readonly precision: 'f32' | 'f64';
 

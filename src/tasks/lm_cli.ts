@@ -8,7 +8,7 @@
 import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { CpuBackend, destroyDevice, initDevice, setBackend, type Backend } from '../index.js';
+import { destroyDevice, initDevice } from '../index.js';
 import { LM_CELLS, type LmCell } from '../models/lm.js';
 import { LM_PRESETS, LM_SCALES, lmPreset, type LmPresetName, type LmScale } from './lm_presets.js';
 import type { LmLogRecord, LmTrainOptions } from './lm_options.js';
@@ -134,22 +134,6 @@ function parse(argv: readonly string[]) {
   }
 }
 
-/**
- * The device: WebGPU when asked for or available, else the CPU. Plastic models need the fused
- * plastic kernels; a WebGPU backend without them falls back to the CPU under 'auto', saying so
- * through `warn` (never silently: timings depend on it).
- */
-export async function initLmDevice(kind: 'auto' | 'webgpu' | 'cpu', precision: 'f32' | 'f64', plastic: boolean, warn: (line: string) => void): Promise<Backend> {
-  const backend = await initDevice({ backend: kind, precision });
-  if (!plastic || 'plasticStep' in backend) return backend;
-  if (kind === 'webgpu') throw new Error('the WebGPU backend has no plastic kernels: run plastic cells with --backend cpu');
-  warn('backpropamine: the WebGPU backend has no plastic kernels, using the CPU backend');
-  backend.destroy();
-  const cpu = new CpuBackend(precision);
-  setBackend(cpu);
-  return cpu;
-}
-
 const INTERRUPTED = 130;
 
 /** Aborts `signal` on the first SIGINT/SIGTERM while `fn` runs; a second one exits at once (the last checkpoint is intact). */
@@ -215,7 +199,7 @@ export async function trainPtbCommand(argv: readonly string[], io: CliIO = conso
     const checkpointPath = join(out, 'checkpoint.safetensors');
     if (values.resume && !existsSync(checkpointPath)) throw new Error(`--resume: ${checkpointPath} does not exist`);
     mkdirSync(out, { recursive: true });
-    const backend = await initLmDevice(req.backend, req.precision, req.cell !== 'lstm', io.err);
+    const backend = await initDevice({ backend: req.backend, precision: req.precision });
     device = true;
     const logPath = join(out, 'log.jsonl');
     const result = await withInterrupt(io, (signal) =>

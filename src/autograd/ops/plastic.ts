@@ -7,7 +7,7 @@
  * on the new trace, so each step reads the trace once and writes it once (DESIGN.md, performance
  * model). Rows are postsynaptic: H[b, i, j] is the trace of the connection j → i.
  */
-import type { ClipKind, PlasticGeometry, PlasticKernels, PlasticRule } from '../../kernels/backend.js';
+import type { ClipKind, PlasticGeometry, PlasticRule } from '../../kernels/backend.js';
 import { fmtShape, ShapeError } from '../errors.js';
 import { runOp, type OpDef } from '../graph.js';
 import { keep } from '../scope.js';
@@ -78,12 +78,6 @@ function geometry(op: string, cfg: PlasticConfig, a: PlasticStepArgs, withCell: 
   return { batch, n, rule: cfg.rule, clip: cfg.clip ?? 'hard', clipValue, modKind, alphaKind };
 }
 
-function plasticKernels(t: Tensor): PlasticKernels {
-  const k = t.backend as unknown as Partial<PlasticKernels>;
-  if (!k.plasticStep) throw new Error(`plasticStep: the ${t.backend.name} backend has no plastic kernels`);
-  return k as PlasticKernels;
-}
-
 // Input order of the ops below; elig and eta come last and are absent unless retroactive.
 const HEBB = 0, PRE = 1, POST = 2, MOD = 3, X = 4, DRIVE = 5, W = 6, ALPHA = 7, ELIG = 8, ETA = 9;
 
@@ -146,8 +140,7 @@ export class TraceTape {
       const { saved, g } = at(s);
       const retro = g.rule === 'retroactive';
       const [hebb, elig] = traces;
-      const k = plasticKernels(hebb);
-      const out = k.hebbUpdate(g, hebb.buf, elig?.buf ?? null, saved[S_PRE].buf, saved[S_POST].buf, saved[S_MOD].buf, retro ? saved[S_ETA].buf : null);
+      const out = hebb.backend.hebbUpdate(g, hebb.buf, elig?.buf ?? null, saved[S_PRE].buf, saved[S_POST].buf, saved[S_MOD].buf, retro ? saved[S_ETA].buf : null);
       const wrap = (buf: typeof out.hebb) => keep(new Tensor(new Storage(hebb.backend, buf), hebb.shape));
       traces = out.elig ? [wrap(out.hebb), wrap(out.elig)] : [wrap(out.hebb)];
       this.#segment.set(s + 1, traces);
@@ -175,9 +168,8 @@ interface StepAttrs {
 const plasticStepDef: OpDef<StepAttrs> = {
   name: 'plasticStep',
   forward: (backend, inputs, { g }) => {
-    const k = backend as unknown as PlasticKernels;
     const retro = g.rule === 'retroactive';
-    const out = k.plasticStep(g, {
+    const out = backend.plasticStep(g, {
       hebb: inputs[HEBB].buf, pre: inputs[PRE].buf, post: inputs[POST].buf, mod: inputs[MOD].buf, x: inputs[X].buf,
       drive: inputs[DRIVE].buf, w: inputs[W].buf, alpha: inputs[ALPHA].buf,
       elig: retro ? inputs[ELIG].buf : null, eta: retro ? inputs[ETA].buf : null,
@@ -198,7 +190,7 @@ const plasticStepDef: OpDef<StepAttrs> = {
     const retro = g.rule === 'retroactive';
     const recomputed = tape && !tape.keepsTrace(t) ? tape.traces(t) : null;
     const [hebb, elig] = recomputed ?? saved.slice(traceStart(g));
-    const d = plasticKernels(hebb).plasticStepBackward(
+    const d = hebb.backend.plasticStepBackward(
       g,
       {
         hebb: hebb.buf, elig: elig?.buf ?? null, pre: saved[S_PRE].buf, post: saved[S_POST].buf, mod: saved[S_MOD].buf,
@@ -232,9 +224,8 @@ export function plasticStep(cfg: PlasticConfig, args: PlasticStepArgs, tape: Tra
 const hebbUpdateDef: OpDef<{ g: PlasticGeometry }> = {
   name: 'hebbUpdate',
   forward: (backend, inputs, { g }) => {
-    const k = backend as unknown as PlasticKernels;
     const retro = g.rule === 'retroactive';
-    const out = k.hebbUpdate(g, inputs[HEBB].buf, retro ? inputs[4].buf : null, inputs[PRE].buf, inputs[POST].buf, inputs[MOD].buf, retro ? inputs[5].buf : null);
+    const out = backend.hebbUpdate(g, inputs[HEBB].buf, retro ? inputs[4].buf : null, inputs[PRE].buf, inputs[POST].buf, inputs[MOD].buf, retro ? inputs[5].buf : null);
     const shape = inputs[HEBB].shape;
     return out.elig ? [{ buf: out.hebb, shape }, { buf: out.elig, shape }] : [{ buf: out.hebb, shape }];
   },

@@ -15,7 +15,6 @@ import {
   type MatmulGeometry,
   type MemoryInfo,
   type PlasticGeometry,
-  type PlasticKernels,
   type PlasticStepGrads,
   type PlasticStepInputs,
   type ReduceOp,
@@ -116,7 +115,7 @@ function checkIndices(op: string, idx: Int32Array, rows: number): void {
   }
 }
 
-export class CpuBackend implements Backend, PlasticKernels {
+export class CpuBackend implements Backend {
   readonly name = 'cpu';
   #bytesInUse = 0;
   #numBuffers = 0;

@@ -29,7 +29,8 @@ import plasticVec4 from '../../../shaders/plastic_vec4.wgsl';
 /**
  * A plastic kernel's source: the kernel's file, then the rule math and the Chunk type. Appended,
  * not prepended, so compile errors keep the kernel file's own line numbers (WGSL declarations may
- * come in any order).
+ * come in any order); an error in the appended files is reported past the kernel file's last line.
+ * The prep and finish kernels use only the rule constants, so they get the vec4 Chunk.
  */
 const withChunk = (kernel: string, chunk: string): string => `${kernel}\n${plasticCommon}\n${chunk}`;
 
@@ -63,7 +64,7 @@ const ROWS_PER_THREAD = 4;
 const EPISODES_PER_THREAD = 4;
 /** Position = the rule's code in plastic_common.wgsl. */
 const RULES: readonly PlasticRule[] = ['hebbian', 'decay', 'oja', 'retroactive'];
-/** The clip bound that means "unbounded": finite, so that u/c and clamp stay exact in f32. */
+/** The clip bound that means "unbounded": finite, so that the clamp and its bound test stay plain arithmetic. */
 const UNBOUNDED = 3e38;
 
 /** The geometry checked and turned into the numbers the kernels take. */
@@ -75,8 +76,8 @@ interface Layout {
   variant: '' | '_f32';
   rule: number;
   retro: boolean;
-  /** 1 for the soft clip, and the clip bound (UNBOUNDED if none). */
-  soft: number;
+  /** The soft clip's 1/c (0 for the others), and the clip bound (UNBOUNDED if none). */
+  softK: number;
   clip: number;
   /** m[b, i] = mod[b·modB + i·modI]. */
   modB: number;
@@ -110,7 +111,7 @@ function layout(op: string, g: PlasticGeometry): Layout {
     variant: vec4 ? '' : '_f32',
     rule,
     retro: g.rule === 'retroactive',
-    soft: bounded && g.clip === 'soft' ? 1 : 0,
+    softK: bounded && g.clip === 'soft' ? 1 / g.clipValue : 0,
     clip: bounded ? g.clipValue : UNBOUNDED,
     modB: mod[0],
     modI: mod[1],
@@ -210,7 +211,7 @@ export class WebGPUPlastic implements PlasticKernels {
         blockGroups * episodeBlocks,
       )
       .u32(batch, n, l.nc, rowBlocks, blockGroups, episodeBlocks, l.rule, l.alphaFull ? 1 : 0, dHebbIn ? 1 : 0, dEligIn ? 1 : 0)
-      .f32(l.soft, l.clip);
+      .f32(l.softK, l.clip);
 
     // 3. the [B, N] gradients
     const dx = out(rows);
@@ -263,7 +264,7 @@ export class WebGPUPlastic implements PlasticKernels {
         rowGroups * l.batch,
       )
       .u32(l.batch, l.n, l.nc, rowGroups, l.rule, withCell ? 1 : 0, l.alphaFull ? 1 : 0, l.alphaStride, l.modB, l.modI)
-      .f32(l.soft, l.clip);
+      .f32(l.softK, l.clip);
     if (!elig) this.#rec.backend.free(eligOut.buf);
     return { hebb: hebb.buf, elig: elig?.buf ?? null };
   }

@@ -18,7 +18,6 @@ import {
   type MatmulGeometry,
   type MemoryInfo,
   type PlasticGeometry,
-  type PlasticKernels,
   type PlasticStepGrads,
   type PlasticStepInputs,
   type ReduceOp,
@@ -122,7 +121,7 @@ export async function createWebGPUBackend(opts: WebGPUBackendOptions = {}): Prom
   }
 }
 
-export class WebGPUBackend implements Backend, PlasticKernels {
+export class WebGPUBackend implements Backend {
   readonly name = 'webgpu';
   readonly precision = 'f32';
   /** The device, for benchmarks and tests that time or compile on it. */
