@@ -27,9 +27,8 @@ struct Params {
 @group(1) @binding(0) var<uniform> p: Params;
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = thread_index(wid, nwg, lid);
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let i = thread_index(gid, nwg);
   if (4u * i >= p.n) {
     return;
   }

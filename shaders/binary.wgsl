@@ -15,7 +15,7 @@
 // Shapes: flat row-major buffers; ceil(n/4) vec4s of out are written (pooled buffers are padded to
 // 256 bytes). In ELEMENTS mode lanes past n read element n − 1, so every read stays in bounds.
 // Bindings: group 0: 0 a (vec4, read), 1 b (vec4, read), 2 out (vec4, read_write). Group 1: 0 p.
-// Grid: one thread per vec4 of out (ceil(n/4) threads), 2-D grid of WG-thread workgroups.
+// Grid: ceil(n / (4·VEC4S_PER_THREAD)) threads, each computing vec4s of out a grid-stride apart; 2-D grid.
 
 struct Params {
   n: u32,
@@ -75,46 +75,48 @@ fn offsets(e: u32, rank: u32) -> vec2<u32> {
 }
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = thread_index(wid, nwg, lid);
-  if (4u * i >= p.n) {
-    return;
-  }
-  switch p.mode {
-    case 0u: { out[i] = apply(a[i], b[i]); }
-    case 1u: { out[i] = apply(vec4<f32>(a[0].x), b[i]); }
-    case 2u: { out[i] = apply(a[i], vec4<f32>(b[0].x)); }
-    case 3u: {
-      let last = p.rank - 1u;
-      let row_vec4s = p.shape[last / 4u][last % 4u] / 4u;
-      let row = i / row_vec4s;
-      let c = i - row * row_vec4s;
-      let o = offsets(row, last);
-      let along = strides(last) != vec2<i32>(0);
-      var x: vec4<f32>;
-      var y: vec4<f32>;
-      if (along.x) {
-        x = a[o.x / 4u + c];
-      } else {
-        x = vec4<f32>(a[o.x / 4u][o.x % 4u]);
-      }
-      if (along.y) {
-        y = b[o.y / 4u + c];
-      } else {
-        y = vec4<f32>(b[o.y / 4u][o.y % 4u]);
-      }
-      out[i] = apply(x, y);
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = thread_index(gid, nwg);
+  for (var k = 0u; k < VEC4S_PER_THREAD; k++) {
+    let i = t + k * thread_count(nwg);
+    if (4u * i >= p.n) {
+      return;
     }
-    default: {
-      var x: vec4<f32>;
-      var y: vec4<f32>;
-      for (var j = 0u; j < 4u; j++) {
-        let o = offsets(min(4u * i + j, p.n - 1u), p.rank);
-        x[j] = a[o.x / 4u][o.x % 4u];
-        y[j] = b[o.y / 4u][o.y % 4u];
+    switch p.mode {
+      case 0u: { out[i] = apply(a[i], b[i]); }
+      case 1u: { out[i] = apply(vec4<f32>(a[0].x), b[i]); }
+      case 2u: { out[i] = apply(a[i], vec4<f32>(b[0].x)); }
+      case 3u: {
+        let last = p.rank - 1u;
+        let row_vec4s = p.shape[last / 4u][last % 4u] / 4u;
+        let row = i / row_vec4s;
+        let c = i - row * row_vec4s;
+        let o = offsets(row, last);
+        let along = strides(last) != vec2<i32>(0);
+        var x: vec4<f32>;
+        var y: vec4<f32>;
+        if (along.x) {
+          x = a[o.x / 4u + c];
+        } else {
+          x = vec4<f32>(a[o.x / 4u][o.x % 4u]);
+        }
+        if (along.y) {
+          y = b[o.y / 4u + c];
+        } else {
+          y = vec4<f32>(b[o.y / 4u][o.y % 4u]);
+        }
+        out[i] = apply(x, y);
       }
-      out[i] = apply(x, y);
+      default: {
+        var x: vec4<f32>;
+        var y: vec4<f32>;
+        for (var j = 0u; j < 4u; j++) {
+          let o = offsets(min(4u * i + j, p.n - 1u), p.rank);
+          x[j] = a[o.x / 4u][o.x % 4u];
+          y[j] = b[o.y / 4u][o.y % 4u];
+        }
+        out[i] = apply(x, y);
+      }
     }
   }
 }

@@ -6,8 +6,19 @@
 // one dimension holds at most 65535 of them; thread_index() flattens it again.
 const WG: u32 = 64u;
 
-fn thread_index(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
-  return (wid.y * nwg.x + wid.x) * WG + lid;
+// Computed from global_invocation_id: measured 1.4x faster for copy and tanh on lavapipe than the
+// same index rebuilt from workgroup_id and local_invocation_index (bench:ops, 5 MB).
+fn thread_index(gid: vec3<u32>, nwg: vec3<u32>) -> u32 {
+  return gid.y * (nwg.x * WG) + gid.x;
+}
+
+// Element-wise kernels give each thread VEC4S_PER_THREAD vec4s, a grid-stride apart (t, t + T,
+// ...: neighbouring lanes stay on neighbouring addresses): copy and tanh ran 1.3-1.6x faster on
+// lavapipe than with one vec4 per thread (bench:ops, 5 MB). The host launches ceil(n4 / 4) threads.
+const VEC4S_PER_THREAD: u32 = 4u;
+
+fn thread_count(nwg: vec3<u32>) -> u32 {
+  return nwg.x * nwg.y * WG;
 }
 
 // tanh(x) = sign(x)·(1 − e)/(1 + e) with e = exp(−2|x|): e never overflows, so |x| = 100 gives

@@ -3,7 +3,7 @@
 // Shapes: x and out flat; n4 = ceil(n/4) vec4s are processed (pooled buffers are padded to 256
 // bytes, so the last vec4 is in bounds; lanes past n compute garbage nobody reads).
 // Bindings: group 0: 0 x (vec4, read), 1 out (vec4, read_write). Group 1: 0 p.
-// Grid: one thread per vec4 (n4 threads), 2-D grid of WG-thread workgroups.
+// Grid: ceil(n4 / VEC4S_PER_THREAD) threads, each mapping vec4s a grid-stride apart; 2-D grid.
 
 struct Params {
   n4: u32,
@@ -54,11 +54,13 @@ fn apply(v: vec4<f32>) -> vec4<f32> {
 }
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = thread_index(wid, nwg, lid);
-  if (i >= p.n4) {
-    return;
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = thread_index(gid, nwg);
+  for (var k = 0u; k < VEC4S_PER_THREAD; k++) {
+    let i = t + k * thread_count(nwg);
+    if (i >= p.n4) {
+      return;
+    }
+    out[i] = apply(x[i]);
   }
-  out[i] = apply(x[i]);
 }

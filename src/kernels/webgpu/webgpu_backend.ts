@@ -83,6 +83,8 @@ const REDUCE_OPS: readonly ReduceOp[] = ['sum', 'max'];
 
 /** Threads per workgroup: WG in common.wgsl. */
 const WG = 64;
+/** vec4s per thread of the element-wise kernels: VEC4S_PER_THREAD in common.wgsl. */
+const VEC4S_PER_THREAD = 4;
 /** Dispatches recorded before an automatic submit. */
 const DEFAULT_BATCH_SIZE = 64;
 /** Uniform ring slots; a batch that outgrows them is submitted early. */
@@ -247,7 +249,7 @@ export class WebGPUBackend implements Backend {
     const s = this.#get('copyRaw', 'src', src, n);
     const out = this.#new('copyRaw', n);
     const n4 = Math.ceil(n / 4);
-    this.#run('copy', [s, out.buffer!], n4).u32(n4);
+    this.#run('copy', [s, out.buffer!], Math.ceil(n4 / VEC4S_PER_THREAD)).u32(n4);
     return out;
   }
 
@@ -258,7 +260,7 @@ export class WebGPUBackend implements Backend {
     const xb = this.#get('unary', 'x', x, n);
     const out = this.#new('unary', n);
     const n4 = Math.ceil(n / 4);
-    this.#run('unary', [xb, out.buffer!], n4).u32(n4, code).f32(p0, p1);
+    this.#run('unary', [xb, out.buffer!], Math.ceil(n4 / VEC4S_PER_THREAD)).u32(n4, code).f32(p0, p1);
     return out;
   }
 
@@ -281,7 +283,7 @@ export class WebGPUBackend implements Backend {
     const n = sizeOf(outShape);
     const out = this.#new('binary', n);
     const dims = mergeDims('binary', outShape, [broadcastStrides(aShape, outShape), broadcastStrides(bShape, outShape)]);
-    this.#run('binary', [ab, bb, out.buffer!], Math.ceil(n / 4))
+    this.#run('binary', [ab, bb, out.buffer!], Math.ceil(n / 4 / VEC4S_PER_THREAD))
       .u32(n, code, binaryMode(sizeOf(aShape), sizeOf(bShape), n, dims), dims.shape.length)
       .f32(p0, p1)
       .u32x8(dims.shape)
