@@ -73,9 +73,12 @@ const MAX_COUNT = 10_000;
 /** The fraction of the expected device time that a batch sleeps before it awaits the device. */
 const IDLE_FRACTION = 0.8;
 
+/** What the timing loop needs of a library: how to make it current, submit its work and wait. */
+export type Scheduler = Pick<Lib, 'activate' | 'flush' | 'sync'>;
+
 /** A case to time on its library. */
 export interface Entry {
-  lib: Lib;
+  lib: Scheduler;
   c: Case;
 }
 

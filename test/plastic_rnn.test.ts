@@ -125,3 +125,31 @@ describe('PlasticRNN steps', () => {
     b.dispose();
   });
 });
+
+describe('PlasticRNN memory through time', () => {
+  test('checkpointing holds fewer traces alive during an episode than storing all', async () => {
+    const backend = new CpuBackend('f64');
+    bp.setBackend(backend);
+    const peak = (every: number) => {
+      const net = new PlasticRNN({ inputSize: 3, hiddenSize: 16, numActions: 2, plasticity: 'retroactive', rng: new bp.Rng(1), checkpointEvery: every });
+      let most = 0;
+      bp.tidy(() => {
+        let state = net.initialState(2);
+        let total = bp.scalar(0);
+        for (let t = 0; t < 24; t++) {
+          const out = net.step(bp.full([2, 3], 0.5), state);
+          state = out.state;
+          total = bp.add(total, bp.sum(out.value));
+          most = Math.max(most, backend.memory().bytesInUse);
+        }
+        total.backward();
+      });
+      net.dispose();
+      return most;
+    };
+    const all = peak(1);
+    const every5 = peak(5);
+    // 24 steps of two 2×16×16 traces: storing all keeps ~48, checkpointing ~10 of them.
+    expect(all / every5).toBeGreaterThan(2.5);
+  });
+});

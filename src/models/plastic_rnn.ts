@@ -30,7 +30,10 @@ export interface PlasticRNNOptions {
   clipValue?: number;
   /** Initial η (plastic) and η_et (retroactive): 0.1 in `sr/modul.py` (default), 0.01 in `maze/batch.py`. */
   etaInit?: number;
-  /** Backprop memory: keep every k-th trace and recompute the rest (1 = store all). */
+  /**
+   * Backprop memory: keep every k-th trace and recompute the rest (1 = store all). With k > 1,
+   * step() disposes the traces of the state it consumed.
+   */
   checkpointEvery?: number;
   /**
    * Give the modulated nets the η scalar that `sr/modul.py` gives every plastic net (unused by
@@ -128,6 +131,12 @@ export class PlasticRNN extends Module {
       const pending = state.pending ?? { pre: state.h, post: state.h, mod: zeros([1]) };
       const args = { hebb: hebb!, elig, ...pending, eta: this.etaet, x: state.h, drive, w: this.w, alpha: this.alpha! };
       const r = this.opts.kernel === 'reference' ? plasticStepReference(this.#cfg, args) : plasticStep(this.#cfg, args, state.tape);
+      // With checkpointing the consumed traces are freed now (the tape keeps what backward needs),
+      // or a tidy around the episode would hold every step's trace until it ends.
+      if (state.tape) {
+        hebb?.dispose();
+        elig?.dispose();
+      }
       [h, hebb, elig] = [r.h, r.hebb, r.elig];
     }
     const logits = this.h2o.forward(h);
