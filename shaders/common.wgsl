@@ -21,11 +21,24 @@ fn thread_count(nwg: vec3<u32>) -> u32 {
   return nwg.x * nwg.y * WG;
 }
 
-// tanh(x) = sign(x)·(1 − e)/(1 + e) with e = exp(−2|x|): e never overflows, so |x| = 100 gives
-// ±1 where the built-in tanh returns NaN on some backends (gpuweb#4458).
-fn stable_tanh(x: vec4<f32>) -> vec4<f32> {
-  let e = exp(-2.0 * abs(x));
-  return sign(x) * (1.0 - e) / (1.0 + e);
+// tanh as the odd rational function p(x)/q(x) of degrees 13/6 that Eigen and XLA use for float32
+// (Eigen's generic_fast_tanh_float), on x clamped to ±7.905, where float32 tanh rounds to ±1:
+// no exp, so it runs ~2x faster on lavapipe, never overflows, and |x| = 100 gives ±1 where the
+// built-in tanh returns NaN on some backends (gpuweb#4458). Error: a few float32 ulps.
+fn stable_tanh(v: vec4<f32>) -> vec4<f32> {
+  let x = clamp(v, vec4<f32>(-7.90531110763549805), vec4<f32>(7.90531110763549805));
+  let x2 = x * x;
+  var p = x2 * -2.76076847742355e-16 + 2.00018790482477e-13;
+  p = x2 * p + -8.60467152213735e-11;
+  p = x2 * p + 5.12229709037114e-08;
+  p = x2 * p + 1.48572235717979e-05;
+  p = x2 * p + 6.37261928875436e-04;
+  p = x2 * p + 4.89352455891786e-03;
+  var q = x2 * 1.19825839466702e-06 + 1.18534705686654e-04;
+  q = x2 * q + 2.26843463243900e-03;
+  q = x2 * q + 4.89352518554385e-03;
+  // Below 4e-4 the quotient is x to float32 precision; returning x keeps tanh(±0) exact.
+  return select(x * p / q, x, abs(x) < vec4<f32>(0.0004));
 }
 
 // sigmoid from e = exp(−|x|) ≤ 1: 1/(1 + e) for x ≥ 0, e/(1 + e) otherwise; never overflows.
