@@ -25,17 +25,38 @@ export interface PlasticArrays extends UpdateArrays {
 
 type NewArray = (n: number) => FloatArray;
 
-/** Bounded trace increment: value, and its derivatives with respect to the old trace and the increment. */
-function clipped(kind: ClipKind, c: number, h: number, d: number): [number, number, number] {
-  if (kind === 'none') return [h + d, 1, 1];
+/**
+ * One element's update: the new trace H' and eligibility E', and ∂H'/∂H and ∂H'/∂d (d the
+ * increment). One object is reused: these loops run B·N² times a step, and a fresh array per element
+ * made allocation and garbage collection most of the CPU backend's time.
+ */
+interface Update {
+  hebb: number;
+  elig: number;
+  dH: number;
+  dd: number;
+}
+const update: Update = { hebb: 0, elig: 0, dH: 0, dd: 0 };
+
+function setUpdate(hebb: number, dH: number, dd: number): void {
+  update.hebb = hebb;
+  update.dH = dH;
+  update.dd = dd;
+}
+
+/** Bounded trace increment H ⊕ d into `update` (hebb, dH, dd). */
+function clipped(kind: ClipKind, c: number, h: number, d: number): void {
+  if (kind === 'none') {
+    setUpdate(h + d, 1, 1);
+    return;
+  }
   // soft clip (addpw=2): the increment shrinks as the trace nears the bound it moves towards
   const v = kind === 'hard' ? h + d : h + Math.max(d, 0) * (1 - h / c) + Math.min(d, 0) * (1 + h / c);
   // the clamp's gradient passes where −c <= v <= c, bounds included (PyTorch)
   const pass = v >= -c && v <= c ? 1 : 0;
-  if (kind === 'hard') return [Math.min(Math.max(v, -c), c), pass, pass];
-  const dh = 1 - Math.max(d, 0) / c + Math.min(d, 0) / c;
-  const dd = d > 0 ? 1 - h / c : 1 + h / c;
-  return [Math.min(Math.max(v, -c), c), pass * dh, pass * dd];
+  const bounded = Math.min(Math.max(v, -c), c);
+  if (kind === 'hard') setUpdate(bounded, pass, pass);
+  else setUpdate(bounded, pass * (1 - Math.max(d, 0) / c + Math.min(d, 0) / c), pass * (d > 0 ? 1 - h / c : 1 + h / c));
 }
 
 /** Index helpers for the broadcast modulation and alpha. */
@@ -46,29 +67,33 @@ function accessors(g: PlasticGeometry): { mi: (b: number, i: number) => number; 
   return { mi, ai };
 }
 
-/** The new trace values at one (b, i, j): [H', E', ∂H'/∂H, ∂H'/∂d] (E' = 0 unless retroactive). */
-function updateAt(g: PlasticGeometry, a: UpdateArrays, b: number, i: number, j: number, m: number): [number, number, number, number] {
+/** The update at one (b, i, j), in `update` (E' = 0 unless retroactive). */
+function updateAt(g: PlasticGeometry, a: UpdateArrays, b: number, i: number, j: number, m: number): Update {
   const n = g.n;
   const k = (b * n + i) * n + j;
   const h = a.hebb[k];
   const post = a.post[b * n + i];
   const pre = a.pre[b * n + j];
+  update.elig = 0;
   switch (g.rule) {
-    case 'hebbian': {
-      const [v, dh, dd] = clipped(g.clip, g.clipValue, h, m * post * pre);
-      return [v, 0, dh, dd];
-    }
+    case 'hebbian':
+      clipped(g.clip, g.clipValue, h, m * post * pre);
+      break;
     case 'decay':
-      return [(1 - m) * h + m * post * pre, 0, 1 - m, 0];
+      setUpdate((1 - m) * h + m * post * pre, 1 - m, 0);
+      break;
     case 'oja':
-      return [h + m * post * (pre - post * h), 0, 1 - m * post * post, 0];
+      setUpdate(h + m * post * (pre - post * h), 1 - m * post * post, 0);
+      break;
     case 'retroactive': {
       const e = a.elig![k];
       const eta = a.eta![0];
-      const [v, dh, dd] = clipped(g.clip, g.clipValue, h, m * e);
-      return [v, (1 - eta) * e + eta * post * pre, dh, dd];
+      clipped(g.clip, g.clipValue, h, m * e);
+      update.elig = (1 - eta) * e + eta * post * pre;
+      break;
     }
   }
+  return update;
 }
 
 export function hebbUpdate(g: PlasticGeometry, a: UpdateArrays, alloc: NewArray): { hebb: FloatArray; elig: FloatArray | null } {
@@ -80,7 +105,7 @@ export function hebbUpdate(g: PlasticGeometry, a: UpdateArrays, alloc: NewArray)
     for (let i = 0; i < n; i++) {
       const m = a.mod[mi(b, i)];
       for (let j = 0; j < n; j++) {
-        const [h, e] = updateAt(g, a, b, i, j, m);
+        const { hebb: h, elig: e } = updateAt(g, a, b, i, j, m);
         hebb[(b * n + i) * n + j] = h;
         if (elig) elig[(b * n + i) * n + j] = e;
       }
@@ -160,7 +185,7 @@ export function plasticStepBackward(
         const pre = a.pre[bj];
         const x = a.x[bj];
         const al = a.alpha[ai(i, j)];
-        const [hNew, , dhdH, dhdd] = updateAt(g, a, b, i, j, m);
+        const { hebb: hNew, dH: dhdH, dd: dhdd } = updateAt(g, a, b, i, j, m);
         // the cell: z = drive + Σ_j (w + α·H')·x
         d.w[i * n + j] += dz * x;
         d.alpha[ai(i, j)] += dz * hNew * x;
