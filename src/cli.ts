@@ -10,12 +10,11 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { destroyDevice, initDevice } from './index.js';
 import { evaluateHelp, mainHelp, parseEvaluateArgs, parseTrainArgs, trainHelp, UsageError, type DeviceOptions } from './cli/options.js';
+import { INTERRUPTED, withInterrupt } from './cli/interrupt.js';
 import { Progress } from './cli/progress.js';
 import { evaluate } from './tasks/evaluate.js';
 import { trainPtbCommand } from './tasks/lm_cli.js';
 import { CHECKPOINT_FILE, LOG_FILE, train } from './tasks/train.js';
-
-const INTERRUPTED = 130;
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -40,30 +39,6 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`backpropamine: ${err.message}`);
     if (process.env.BACKPROPAMINE_DEBUG) console.error(err.stack);
     return 1;
-  }
-}
-
-/**
- * An AbortSignal raised by Ctrl-C (SIGINT) or SIGTERM while `fn` runs; a second signal exits at
- * once (the last checkpoint was written atomically, so it stays intact).
- */
-async function withInterrupt<T>(what: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const controller = new AbortController();
-  const onSignal = (sig: NodeJS.Signals) => {
-    if (controller.signal.aborted) {
-      process.stderr.write(`\n${sig} again: exiting now\n`);
-      process.exit(INTERRUPTED);
-    }
-    process.stderr.write(`\n${sig}: ${what} (press Ctrl-C again to quit at once)\n`);
-    controller.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  try {
-    return await fn(controller.signal);
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
   }
 }
 

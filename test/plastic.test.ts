@@ -7,37 +7,13 @@
 import { describe, expect, test } from 'vitest';
 import * as bp from '../src/autograd/index.js';
 import { plasticStep, plasticStepReference, TraceTape } from '../src/autograd/ops/plastic.js';
-import type { Backend, FloatArray } from '../src/kernels/backend.js';
+import type { FloatArray } from '../src/kernels/backend.js';
 import { CpuBackend } from '../src/kernels/cpu/cpu_backend.js';
-import { modulation, unroll, variantData, type StepFn, type Variant } from './helpers/plastic_unroll.js';
+import { modulation, runEpisode as run, unroll, variantData, type EpisodeRun as Run, type StepFn } from './helpers/plastic_unroll.js';
 import { VARIANTS } from './helpers/plastic_variants.js';
 
 const fused: StepFn = (cfg, a, tape) => plasticStep(cfg, a, tape);
 const reference: StepFn = (cfg, a) => plasticStepReference(cfg, a);
-
-interface Run {
-  loss: number;
-  grads: Map<string, FloatArray>;
-  memory: number;
-}
-
-async function run(backend: Backend, v: Variant, step: StepFn, tapeEvery = 0): Promise<Run> {
-  bp.setBackend(backend);
-  const data = variantData(v, 1234);
-  let leaves = new Map<string, bp.Tensor>();
-  const loss = bp.tidy(() => {
-    const r = unroll(v, data, step, tapeEvery);
-    r.loss.backward();
-    leaves = r.leaves; // kept by unroll
-    return r.loss;
-  });
-  const grads = new Map<string, FloatArray>();
-  for (const [name, t] of leaves) if (t.grad) grads.set(name, await t.grad.data());
-  const value = await loss.item();
-  loss.dispose();
-  for (const t of leaves.values()) t.dispose();
-  return { loss: value, grads, memory: backend.memory().bytesInUse };
-}
 
 function expectClose(name: string, got: FloatArray, want: FloatArray, atol: number, rtol: number): void {
   expect(got.length, `${name}: length`).toBe(want.length);

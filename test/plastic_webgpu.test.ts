@@ -12,12 +12,11 @@
  * Without an adapter the suite is skipped, unless BACKPROPAMINE_REQUIRE_WEBGPU=1 makes that fail.
  */
 import { expect, test } from 'vitest';
-import * as bp from '../src/autograd/index.js';
 import { plasticStep } from '../src/autograd/ops/plastic.js';
-import type { Backend, Buf, FloatArray, PlasticGeometry, PlasticKernels, PlasticStepInputs } from '../src/kernels/backend.js';
+import type { Backend, Buf, PlasticGeometry, PlasticKernels, PlasticStepInputs } from '../src/kernels/backend.js';
 import { describeWebGPU, getTestBackends } from './helpers/backends.js';
 import { assertClose, FORWARD_TOL, GRAD_TOL, makeRng, type Tolerance } from './helpers/check_op.js';
-import { unroll, variantData, type StepFn, type Variant } from './helpers/plastic_unroll.js';
+import { runEpisode, type EpisodeRun as Run, type StepFn, type Variant } from './helpers/plastic_unroll.js';
 import { VARIANTS } from './helpers/plastic_variants.js';
 
 await getTestBackends();
@@ -34,29 +33,8 @@ const VEC4_VARIANTS: Variant[] = [
   { name: 'vec4: retroactive', cfg: { rule: 'retroactive' }, batch: 3, n: 16, steps: 6, mod: 'episode', alpha: 'full' },
 ];
 
-interface Run {
-  loss: number;
-  grads: Map<string, FloatArray>;
-}
-
-/** One unrolled episode on `backend`: the loss and the gradient of every leaf. */
-async function run(backend: Backend, v: Variant, tapeEvery = 0): Promise<Run> {
-  bp.setBackend(backend);
-  const data = variantData(v, 1234);
-  let leaves = new Map<string, bp.Tensor>();
-  const loss = bp.tidy(() => {
-    const r = unroll(v, data, fused, tapeEvery);
-    r.loss.backward();
-    leaves = r.leaves; // kept by unroll
-    return r.loss;
-  });
-  const grads = new Map<string, FloatArray>();
-  for (const [name, t] of leaves) if (t.grad) grads.set(name, await t.grad.data());
-  const value = await loss.item();
-  loss.dispose();
-  for (const t of leaves.values()) t.dispose();
-  return { loss: value, grads };
-}
+/** One unrolled episode on `backend` with the fused step. */
+const run = (backend: Backend, v: Variant, tapeEvery = 0) => runEpisode(backend, v, fused, tapeEvery);
 
 /**
  * Steps of the unrolled GPU episode where a variant's own count is too long. N = 67 with weights up

@@ -8,6 +8,7 @@
 import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { INTERRUPTED, withInterrupt } from '../cli/interrupt.js';
 import { destroyDevice, initDevice } from '../index.js';
 import { LM_CELLS, type LmCell } from '../models/lm.js';
 import { LM_PRESETS, LM_SCALES, lmPreset, type LmPresetName, type LmScale } from './lm_presets.js';
@@ -134,26 +135,6 @@ function parse(argv: readonly string[]) {
   }
 }
 
-const INTERRUPTED = 130;
-
-/** Aborts `signal` on the first SIGINT/SIGTERM while `fn` runs; a second one exits at once (the last checkpoint is intact). */
-async function withInterrupt<T>(io: CliIO, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const controller = new AbortController();
-  const onSignal = (sig: NodeJS.Signals) => {
-    if (controller.signal.aborted) process.exit(INTERRUPTED);
-    io.err(`${sig}: stopping after this step and saving a checkpoint (again to quit at once)`);
-    controller.abort();
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
-  try {
-    return await fn(controller.signal);
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  }
-}
-
 /** Progress and epoch lines (stderr), or the result line (stdout, `test`). */
 function formatRecord(r: LmLogRecord, tag: string): string | null {
   switch (r.type) {
@@ -202,7 +183,7 @@ export async function trainPtbCommand(argv: readonly string[], io: CliIO = conso
     const backend = await initDevice({ backend: req.backend, precision: req.precision });
     device = true;
     const logPath = join(out, 'log.jsonl');
-    const result = await withInterrupt(io, (signal) =>
+    const result = await withInterrupt('stopping after this step and saving a checkpoint', (signal) =>
       trainLm({ vocabSize: corpus.vocab.size, train: corpus.train, valid: corpus.valid, test: corpus.test }, opts, {
         log: (r) => {
           appendFileSync(logPath, JSON.stringify(r) + '\n');
@@ -218,6 +199,7 @@ export async function trainPtbCommand(argv: readonly string[], io: CliIO = conso
         backendName: backend.name === 'cpu' ? `cpu (${backend.precision})` : backend.name,
         signal,
       }),
+      io.err,
     );
     writeFileSync(join(out, 'result.json'), JSON.stringify({ ...result, options: opts, standardCorpus: corpus.standard }, null, 2) + '\n');
     io.out(`log ${logPath}, checkpoint ${checkpointPath}, result ${join(out, 'result.json')}`);

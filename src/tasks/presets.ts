@@ -53,7 +53,7 @@ export function defaultHiddenSize(task: TaskName, plasticity: Plasticity): numbe
 }
 
 export function defaultConfig(task: TaskName, plasticity: Plasticity, variant: Variant = 'code', seed = 0): TrainConfig {
-  const net: NetConfig = { plasticity, hiddenSize: defaultHiddenSize(task, plasticity), etaInit: 0.1, hebbClip: 'hard', traceCheckpoint: 1 };
+  const net: NetConfig = { plasticity, hiddenSize: defaultHiddenSize(task, plasticity), etaInit: 0.1, hebbClip: 'hard', traceCheckpoint: 10 };
   const a2c: A2COptions = { gamma: 0.9, entropyCoef: 0.1, valueCoef: 0.1, gradClip: 2.0, burnIn: 101, baseline: 'own' };
   if (task === 'cue-reward') {
     // `srbatch.py --eplen 120 --hs 200 --lr 1e-4 --bent 0.1 --rew 1 --wp 0 --eps 1e-6 --bs 30 --gc 2.0`;

@@ -5,6 +5,7 @@
  * Σ_t ⟨h_t, c_t⟩ + ⟨H_T, C⟩ (+ ⟨E_T, C'⟩) with random cotangents, and the leaves to compare.
  */
 import * as bp from '../../src/autograd/index.js';
+import type { Backend, FloatArray } from '../../src/kernels/backend.js';
 import type { PlasticConfig, PlasticStepArgs, PlasticStepResult } from '../../src/autograd/ops/plastic.js';
 import { TraceTape } from '../../src/autograd/ops/plastic.js';
 import { makeRng } from './check_op.js';
@@ -95,4 +96,28 @@ export function modulation(v: Variant, h: bp.Tensor, u: bp.Tensor, k: bp.Tensor,
   const flip = bp.tensor(Array.from({ length: v.batch }, (_, b) => (b % 2 ? -1 : 1)), [v.batch, 1]);
   const m = bp.mul(bp.tanh(bp.add(bp.matmul(h, u), k)), flip);
   return v.mod === 'episode' ? m : bp.add(bp.mul(m, fanA), fanB); // fan-out: a_j·m + b_j
+}
+
+export interface EpisodeRun {
+  loss: number;
+  grads: Map<string, FloatArray>;
+}
+
+/** One unrolled episode on `backend` with seeded data: the loss and the gradient of every leaf. */
+export async function runEpisode(backend: Backend, v: Variant, step: StepFn, tapeEvery = 0): Promise<EpisodeRun> {
+  bp.setBackend(backend);
+  const data = variantData(v, 1234);
+  let leaves = new Map<string, bp.Tensor>();
+  const loss = bp.tidy(() => {
+    const r = unroll(v, data, step, tapeEvery);
+    r.loss.backward();
+    leaves = r.leaves; // kept by unroll
+    return r.loss;
+  });
+  const grads = new Map<string, FloatArray>();
+  for (const [name, t] of leaves) if (t.grad) grads.set(name, await t.grad.data());
+  const value = await loss.item();
+  loss.dispose();
+  for (const t of leaves.values()) t.dispose();
+  return { loss: value, grads };
 }
