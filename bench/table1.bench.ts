@@ -7,11 +7,11 @@
  *       [--seeds N] [--cells lstm,hebbian,...] [--backend auto|webgpu|cpu] [--precision f32|f64]
  *       [--data DIR] [--resume]
  *
- * The backend defaults to the CPU: the quick budget is sized for it, and on lavapipe a process that
- * creates a few hundred thousand bind groups (a few quick runs) crashes inside Dawn's descriptor
- * pool allocation. --backend auto|webgpu runs on WebGPU (3-5x faster at the quick size here).
+ * The backend defaults to auto: WebGPU where an adapter exists (3-5x faster than the CPU backend at
+ * the quick size here). On lavapipe, run scripts/setup.sh first: long WebGPU runs need the
+ * vm.max_map_count it raises.
  *
- * --scale quick (default) fits in about half an hour on a 2-core CPU: small layers, a token budget,
+ * --scale quick (default) fits in about half an hour on a 2-core machine: small layers, a token budget,
  * valid/test on a prefix; its perplexities check the pipeline, not the paper's numbers. --scale paper
  * is the published setting (days to weeks here: for a real GPU). Each run checkpoints under
  * runs/table1-<preset>-<scale>/; --resume skips finished runs and continues interrupted ones.
