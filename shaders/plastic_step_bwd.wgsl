@@ -94,6 +94,20 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     // previous iteration's values.
     var dw_acc = array<Chunk, R>();
     var dalpha_acc = array<Chunk, R>();
+    // w and α of the tile's rows, loaded once for all EB episodes: on lavapipe every storage access
+    // is a per-lane loop, so reloading them per episode cost more than their bytes suggest.
+    var w_r = array<Chunk, R>();
+    var alpha_r = array<Chunk, R>();
+    for (var r = 0u; r < R; r++) {
+      let i = rb * R + r;
+      if (i >= p.n) {
+        break;
+      }
+      w_r[r] = w[i * p.nc + j];
+      if (p.alpha_full == 1u) {
+        alpha_r[r] = alpha[i * p.nc + j];
+      }
+    }
     for (var e = 0u; e < EB; e++) {
       let b = eb * EB + e;
       if (b >= p.batch) {
@@ -114,10 +128,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         let dz = c0.x;
         let m = c0.y;
         let k = (b * p.n + i) * p.nc + j;
-        let wk = i * p.nc + j;
         var alpha_ij = Chunk(c1.y);
         if (p.alpha_full == 1u) {
-          alpha_ij = alpha[wk];
+          alpha_ij = alpha_r[r];
         }
         let h_old = hebb[k];
         var e_old = Chunk(0.0);
@@ -145,7 +158,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
           s2 = gd * e_old;
         }
         sums[q] += vec4<f32>(hsum(u * pre_j), hsum(s2), hsum(de * e_old), hsum(upd.h * x_j));
-        col_x_acc += (w[wk] + alpha_ij * upd.h) * dz;
+        col_x_acc += (w_r[r] + alpha_ij * upd.h) * dz;
         col_pre_acc += u * c1.x;
         dw_acc[r] += dz * x_j;
         dalpha_acc[r] += dz * upd.h * x_j;
