@@ -28,7 +28,7 @@ import {
 import { BindGroupCache } from './bind_groups.js';
 import { BufferPool, DEFAULT_POOL_LIMITS, sizeClass, type PoolLimits } from './buffer_pool.js';
 import { GpuDevice, type DeviceOptions } from './device.js';
-import { compileKernels, paramsLayout, type Kernel } from './pipelines.js';
+import { compileKernels, paramsLayout, type Kernel, type KernelSource } from './pipelines.js';
 import { PLASTIC_SOURCES, WebGPUPlastic } from './plastic.js';
 import { checkBroadcast, checkCount, checkIndices, checkShape, checkView, groupRows, mergeDims } from './prepare.js';
 import { UniformRing, type ParamsWriter } from './uniform_ring.js';
@@ -50,6 +50,18 @@ import softmax from '../../../shaders/softmax.wgsl';
 import unary from '../../../shaders/unary.wgsl';
 import where from '../../../shaders/where.wgsl';
 
+/** Position in these lists = the op number: unary.wgsl's OP constant, binary.wgsl's `op`. */
+const UNARY_OPS: readonly UnaryOp[] = [
+  'neg', 'exp', 'log', 'sqrt', 'tanh', 'sigmoid', 'relu', 'abs', 'sign', 'square', 'reciprocal', 'pow', 'clamp', 'affine', 'step',
+];
+const BINARY_OPS: readonly BinaryOp[] = [
+  'add', 'sub', 'mul', 'div', 'max', 'min', 'eq', 'gt', 'ge', 'lt', 'le', 'tanh_grad', 'sigmoid_grad', 'relu_grad', 'clamp_grad',
+];
+
+/** unary.wgsl specialised for each op (see its header). */
+const UNARY_KERNELS = {} as Record<`unary_${UnaryOp}`, KernelSource>;
+UNARY_OPS.forEach((op, i) => (UNARY_KERNELS[`unary_${op}`] = { file: 'unary', source: unary, constants: { OP: i } }));
+
 const SOURCES = {
   adam,
   binary,
@@ -66,19 +78,11 @@ const SOURCES = {
   scatter_add_rows,
   sgd,
   softmax,
-  unary,
   where,
+  ...UNARY_KERNELS,
   ...PLASTIC_SOURCES,
 };
 type KernelName = keyof typeof SOURCES;
-
-/** Position in these lists = the `op` number that unary.wgsl and binary.wgsl switch on. */
-const UNARY_OPS: readonly UnaryOp[] = [
-  'neg', 'exp', 'log', 'sqrt', 'tanh', 'sigmoid', 'relu', 'abs', 'sign', 'square', 'reciprocal', 'pow', 'clamp', 'affine', 'step',
-];
-const BINARY_OPS: readonly BinaryOp[] = [
-  'add', 'sub', 'mul', 'div', 'max', 'min', 'eq', 'gt', 'ge', 'lt', 'le', 'tanh_grad', 'sigmoid_grad', 'relu_grad', 'clamp_grad',
-];
 const REDUCE_OPS: readonly ReduceOp[] = ['sum', 'max'];
 
 /** Threads per workgroup: WG in common.wgsl. */
@@ -256,11 +260,11 @@ export class WebGPUBackend implements Backend {
   // ---------------------------------------------------------------- element-wise
 
   unary(op: UnaryOp, x: Buf, n: number, p0 = 0, p1 = 0): Buf {
-    const code = opCode('unary', UNARY_OPS, op);
+    opCode('unary', UNARY_OPS, op);
     const xb = this.#get('unary', 'x', x, n);
     const out = this.#new('unary', n);
     const n4 = Math.ceil(n / 4);
-    this.#run('unary', [xb, out.buffer!], Math.ceil(n4 / VEC4S_PER_THREAD)).u32(n4, code).f32(p0, p1);
+    this.#run(`unary_${op}`, [xb, out.buffer!], Math.ceil(n4 / VEC4S_PER_THREAD)).u32(n4).f32(p0, p1);
     return out;
   }
 
