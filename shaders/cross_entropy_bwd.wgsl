@@ -22,14 +22,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     return;
   }
   let base = r * p.cols;
-  var mx = x[base];
-  for (var c = 1u; c < p.cols; c++) {
-    mx = max(mx, x[base + c]);
-  }
-  var s = 0.0;
-  for (var c = 0u; c < p.cols; c++) {
-    s += exp(x[base + c] - mx);
-  }
+  let ms = row_max_sum(base); // row_logsumexp.wgsl
+  let mx = ms.x;
+  let s = ms.y;
   let scale = dy[r] / s;
   for (var c = 0u; c < p.cols; c++) {
     dx[base + c] = exp(x[base + c] - mx) * scale;

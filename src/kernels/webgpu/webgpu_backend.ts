@@ -44,6 +44,7 @@ import gather_rows from '../../../shaders/gather_rows.wgsl';
 import matmul from '../../../shaders/matmul.wgsl';
 import matmul_vec4 from '../../../shaders/matmul_vec4.wgsl';
 import reduce from '../../../shaders/reduce.wgsl';
+import rowLogsumexp from '../../../shaders/row_logsumexp.wgsl';
 import scatter_add_rows from '../../../shaders/scatter_add_rows.wgsl';
 import sgd from '../../../shaders/sgd.wgsl';
 import softmax from '../../../shaders/softmax.wgsl';
@@ -67,8 +68,8 @@ const SOURCES = {
   binary,
   copy,
   copy_strided,
-  cross_entropy,
-  cross_entropy_bwd,
+  cross_entropy: `${cross_entropy}\n${rowLogsumexp}`,
+  cross_entropy_bwd: `${cross_entropy_bwd}\n${rowLogsumexp}`,
   dropout,
   fill,
   gather_rows,
@@ -77,7 +78,7 @@ const SOURCES = {
   reduce,
   scatter_add_rows,
   sgd,
-  softmax,
+  softmax: `${softmax}\n${rowLogsumexp}`,
   where,
   ...UNARY_KERNELS,
   ...PLASTIC_SOURCES,
