@@ -26,9 +26,13 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   if (t >= p.outer * p.chunks * p.inner) {
     return;
   }
-  let i = t % p.inner;
-  let c = (t / p.inner) % p.chunks;
-  let o = t / (p.inner * p.chunks);
+  // Two divisions, not four: lavapipe has no vector integer division, so each one is a per-lane
+  // loop that cost more than the loads (reduce over [1, 8, 40000]: 4x slower).
+  let inner_chunks = p.inner * p.chunks;
+  let o = t / inner_chunks;
+  let rest = t - o * inner_chunks;
+  let c = rest / p.inner;
+  let i = rest - c * p.inner;
   let start = c * p.chunk_len;
   let end = min(p.len, start + p.chunk_len);
   let base = o * p.len * p.inner + i;

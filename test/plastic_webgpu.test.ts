@@ -5,7 +5,8 @@
  *  - the checkpointing tape on the GPU against storing every trace;
  *  - hebbUpdate, plasticStep and plasticStepBackward called directly on random non-zero inputs:
  *    every rule and clip kind, every modulation and alpha shape, B = 1, N = 1, N = 67 (neither a
- *    multiple of 4 nor of the workgroup), N = 128, N = 260 (several workgroups of row blocks),
+ *    multiple of 4 nor of the workgroup), N = 128, N = 260, N = 261 and N = 1032 (more Chunk
+ *    columns than a backward workgroup's 256 lanes: several column groups),
  *    negative modulation, the clip active on some entries, and null incoming gradients.
  * The direct calls' inputs keep every pre-clip trace value at least 1e-3·c away from ±c, so float32
  * rounding cannot flip a clip decision that float64 takes the other way.
@@ -226,8 +227,8 @@ describeWebGPU('plastic kernels', (backend, cpuBackend) => {
     }
   });
 
-  test('B = 1, N = 1, N = 67, N = 128, N = 260, B not a multiple of the episode tile', async () => {
-    const sizes: [number, number][] = [[1, 1], [1, 5], [2, 67], [2, 128], [1, 260], [5, 4], [7, 3]];
+  test('B = 1, N = 1, N = 67, N = 128, N = 260, several column groups, B not a multiple of the episode block', async () => {
+    const sizes: [number, number][] = [[1, 1], [1, 5], [2, 67], [2, 128], [1, 260], [1, 261], [1, 1032], [5, 4], [7, 3]];
     for (const [batch, n] of sizes) {
       for (const rule of ['hebbian', 'retroactive'] as const) {
         await checkKernels(gpu, cpu, { g: geometry({ rule, batch, n, modKind: 'neuron', alphaKind: n % 2 ? 'neuron' : 'full' }) });

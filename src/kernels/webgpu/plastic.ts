@@ -7,16 +7,17 @@
  * Backward, `plasticStepBackward`:
  *   1. plastic_step_bwd_prep    per-row coefficients (dz, m, ...) and ddrive             [B, N]
  *   2. plastic_step_bwd         the one pass over the traces: reads H, dH' (E, dE'), writes dH (dE),
- *                               row sums [B, N], column partials [B, N/R, N] and weight partials
- *                               [B/EB, N, N] (R rows × EB episodes per thread)
- *   3. plastic_step_bwd_finish  dx, dpre, dpost and the per-row dmod, deta, dalpha        [B, N]
- *   4. the backend's reduce     weight partials to dw (and a full dalpha); per-row dmod, deta,
- *                               dalpha to the shapes of mod, eta, alpha
+ *                               dx and dpre, row sums per column group [N/(4·WGC), B, N] and dalpha
+ *                               partials [B/EB, N, N] (a lane per column, EB episodes per workgroup)
+ *   3. plastic_step_bwd_finish  dpost and the per-row dmod, deta, dalpha                   [B, N]
+ *   4. dw = ddriveᵀ·x as a matmul, and the backend's reduce: dalpha partials to dalpha; per-row
+ *      dmod, deta, dalpha to the shapes of mod, eta, alpha
  * Each pass over the traces is compiled twice: with Chunk = vec4 when N % 4 = 0 (rows start on
  * vec4 boundaries, and vec4 accesses are 2.5-3x cheaper on lavapipe), and with Chunk = f32 for
  * other N. The rule math lives once, in plastic_common.wgsl, appended to every plastic kernel.
  */
 import type { Backend, Buf, PlasticGeometry, PlasticKernels, PlasticRule, PlasticStepGrads, PlasticStepInputs } from '../backend.js';
+import type { KernelSource } from './pipelines.js';
 import type { ParamsWriter } from './uniform_ring.js';
 import plasticCommon from '../../../shaders/plastic_common.wgsl';
 import plasticF32 from '../../../shaders/plastic_f32.wgsl';
@@ -34,14 +35,39 @@ import plasticVec4 from '../../../shaders/plastic_vec4.wgsl';
  */
 const withChunk = (kernel: string, chunk: string): string => `${kernel}\n${plasticCommon}\n${chunk}`;
 
+/** Position = the rule's code in plastic_common.wgsl. */
+const RULES = ['hebbian', 'decay', 'oja', 'retroactive'] as const;
+
+/**
+ * Workgroup sizes of plastic_step_bwd.wgsl (its WGC, one lane per Chunk column): the smallest that
+ * holds a row's Chunks, or the largest, 256, WebGPU's default limit, with several groups per row.
+ */
+const BWD_LANES = [32, 64, 128, 256] as const;
+type BwdLanes = (typeof BWD_LANES)[number];
+type BwdKernel = `plastic_step_bwd${'' | '_f32'}_${PlasticRule}_w${BwdLanes}`;
+
+/**
+ * plastic_step_bwd.wgsl specialised by its override constants: the rule (a branch on the rule in
+ * the uniforms cost 1.2-1.3x on lavapipe, bench:kernels) and the lanes per workgroup.
+ */
+const backwardSources: Record<string, KernelSource> = Object.fromEntries(
+  [['', plasticVec4], ['_f32', plasticF32]].flatMap(([variant, chunk]) =>
+    RULES.flatMap((rule, code) =>
+      BWD_LANES.map((lanes) => [
+        `plastic_step_bwd${variant}_${rule}_w${lanes}`,
+        { file: 'plastic_step_bwd', source: withChunk(plasticStepBwd, chunk), constants: { RULE: code, WGC: lanes } },
+      ]),
+    ),
+  ),
+);
+
 /** The plastic kernels for the backend's pipeline cache; `_f32` marks the Chunk = f32 variants. */
 export const PLASTIC_SOURCES = {
   plastic_step: withChunk(plasticStep, plasticVec4),
   plastic_step_f32: withChunk(plasticStep, plasticF32),
-  plastic_step_bwd: withChunk(plasticStepBwd, plasticVec4),
-  plastic_step_bwd_f32: withChunk(plasticStepBwd, plasticF32),
   plastic_step_bwd_prep: withChunk(plasticStepBwdPrep, plasticVec4),
   plastic_step_bwd_finish: withChunk(plasticStepBwdFinish, plasticVec4),
+  ...(backwardSources as Record<BwdKernel, KernelSource>),
 };
 export type PlasticKernelName = keyof typeof PLASTIC_SOURCES;
 
@@ -59,11 +85,8 @@ export interface PlasticRecorder {
 
 /** Threads per workgroup: WG in common.wgsl. */
 const WG = 64;
-/** Rows and episodes of one thread's tile in plastic_step_bwd.wgsl (its R and EB). */
-const ROWS_PER_THREAD = 4;
-const EPISODES_PER_THREAD = 4;
-/** Position = the rule's code in plastic_common.wgsl. */
-const RULES: readonly PlasticRule[] = ['hebbian', 'decay', 'oja', 'retroactive'];
+/** Episodes of one workgroup of plastic_step_bwd.wgsl (its EB). */
+const EPISODES_PER_GROUP = 4;
 /** The clip bound that means "unbounded": finite, so that the clamp and its bound test stay plain arithmetic. */
 const UNBOUNDED = 3e38;
 
@@ -191,42 +214,35 @@ export class WebGPUPlastic implements PlasticKernels {
       .u32(batch, n, l.rule, dhIn ? 1 : 0, l.alphaStride, l.modB, l.modI);
 
     // 2. the pass over the traces
-    const rowBlocks = Math.ceil(n / ROWS_PER_THREAD);
-    const blockGroups = Math.ceil(rowBlocks / WG);
-    const episodeBlocks = Math.ceil(batch / EPISODES_PER_THREAD);
+    const lanes = BWD_LANES.find((size) => size >= l.nc) ?? BWD_LANES[BWD_LANES.length - 1];
+    const colGroups = Math.ceil(l.nc / lanes);
+    const episodeBlocks = Math.ceil(batch / EPISODES_PER_GROUP);
     const dHebb = out(rows * n);
     const dElig = l.retro ? out(rows * n) : null;
-    const rowSums = temp(rows * 4);
-    const colX = temp(batch * rowBlocks * n);
-    const colPre = temp(batch * rowBlocks * n);
-    const dwPart = out(episodeBlocks * n * n);
+    const dx = out(rows);
+    const dpre = out(rows);
+    const rowPart = temp(rows * l.nc * 4);
     const dalphaPart = l.alphaFull ? out(episodeBlocks * n * n) : temp(1);
     this.#rec
       .run(
-        `plastic_step_bwd${l.variant}`,
+        `plastic_step_bwd${l.variant}_${g.rule}_w${lanes}`,
         [
           t.hebb, t.elig ?? t.hebb, dHebbIn ?? t.hebb, dEligIn ?? t.hebb, t.pre, cell.x, cell.w, cell.alpha, coef.buffer,
-          dHebb.buffer, (dElig ?? temp(1)).buffer, rowSums.buffer, colX.buffer, colPre.buffer, dwPart.buffer, dalphaPart.buffer,
+          dHebb.buffer, (dElig ?? temp(1)).buffer, dx.buffer, dpre.buffer, rowPart.buffer, dalphaPart.buffer,
         ],
-        blockGroups * episodeBlocks,
+        colGroups * episodeBlocks,
       )
-      .u32(batch, n, l.nc, rowBlocks, blockGroups, episodeBlocks, l.rule, l.alphaFull ? 1 : 0, dHebbIn ? 1 : 0, dEligIn ? 1 : 0)
+      .u32(batch, n, l.nc, colGroups, episodeBlocks, l.alphaFull ? 1 : 0, dHebbIn ? 1 : 0, dEligIn ? 1 : 0)
       .f32(l.softK, l.clip);
 
-    // 3. the [B, N] gradients
-    const dx = out(rows);
-    const dpre = out(rows);
+    // 3. the per-row gradients
     const dpost = out(rows);
     const dmodRow = out(rows);
     const detaRow = l.retro ? out(rows) : temp(1);
     const dalphaRow = l.alphaFull ? temp(1) : out(rows);
     this.#rec
-      .run(
-        'plastic_step_bwd_finish',
-        [colX.buffer, colPre.buffer, rowSums.buffer, coef.buffer, dx.buffer, dpre.buffer, dpost.buffer, dmodRow.buffer, detaRow.buffer, dalphaRow.buffer],
-        Math.ceil(rows / WG),
-      )
-      .u32(batch, n, rowBlocks, l.rule, l.alphaFull ? 1 : 0);
+      .run('plastic_step_bwd_finish', [rowPart.buffer, coef.buffer, dpost.buffer, dmodRow.buffer, detaRow.buffer, dalphaRow.buffer], Math.ceil(rows / WG))
+      .u32(batch, n, l.nc, l.rule, l.alphaFull ? 1 : 0);
 
     // 4. reductions to the shapes of w, alpha, mod and eta
     const be = this.#rec.backend;
@@ -237,7 +253,8 @@ export class WebGPUPlastic implements PlasticKernels {
       be.free(part);
       return total;
     };
-    const w = sum(dwPart.buf, 1, episodeBlocks, n * n);
+    // dw[i, j] = Σ_b dz[b, i]·x[b, j]: ddrive read transposed, times x.
+    const w = be.matmul(ddrive.buf, inp.x, { batch: 1, m: n, k: batch, n, transA: true, transB: false, aBatchStride: 0, bBatchStride: 0 });
     const alpha = l.alphaFull
       ? sum(dalphaPart.buf, 1, episodeBlocks, n * n)
       : g.alphaKind === 'neuron'
