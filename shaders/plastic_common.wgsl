@@ -1,6 +1,6 @@
 // plastic_common.wgsl: the trace rules of PAPER.md §1 (PlasticRule, ClipKind in backend.ts) on one
 // Chunk of a trace row, shared by the forward and backward plastic kernels. plastic.ts appends it,
-// and plastic_vec4.wgsl or plastic_f32.wgsl (which define Chunk), after each plastic kernel.
+// and chunk_vec4.wgsl or chunk_f32.wgsl (which define Chunk), after each plastic kernel.
 //
 // Every rule is one formula, with a per-row factor a and an increment d:
 //   u  = a·H + d − k·H·|d|;   H' = clamp(u, −c, c)

@@ -4,8 +4,10 @@
 // large and outer·inner small, the host runs this twice (chunks > 1, then over the partials), so a
 // sum of 1M elements is spread over thousands of threads instead of one.
 // Shapes: x [outer, len, inner] row-major (f32); out [outer, chunks, inner]. Every run is non-empty.
+// Elements are Chunks (chunk_vec4.wgsl or chunk_f32.wgsl, appended by the host): with inner a
+// multiple of 4, each thread reduces four neighbouring columns at once, and `inner` counts Chunks.
 // Bindings: group 0: 0 x (read), 1 out (read_write). Group 1: 0 p.
-// Grid: one thread per output element (outer·chunks·inner threads), 2-D grid of WG-thread workgroups.
+// Grid: one thread per output Chunk (outer·chunks·inner threads), 2-D grid of WG-thread workgroups.
 
 struct Params {
   outer: u32,
@@ -16,8 +18,8 @@ struct Params {
   op: u32,
 }
 
-@group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@group(0) @binding(0) var<storage, read> x: array<Chunk>;
+@group(0) @binding(1) var<storage, read_write> out: array<Chunk>;
 @group(1) @binding(0) var<uniform> p: Params;
 
 @compute @workgroup_size(WG)

@@ -353,6 +353,9 @@ for (const [op, fn] of reductions) {
     [[3, 1025], 1],
     [[1025, 3], 0],
     [[2, 4099], undefined],
+    // rows of whole vec4s (reduce_vec4): inner 8, and inner 12 with outer 3
+    [[5, 8], 0],
+    [[3, 7, 12], 1],
   ];
   for (const [shape, axis] of edges) {
     addCase(`${op}(axis ${axis ?? 'all'})`, [shape], ([x]) => fn(x, axis), ([x]) => reduceJs(x, op, axis, false), { fdSamples: 64 });
@@ -584,6 +587,7 @@ const largeCases: OpCase[] = [
   { name: 'sum all [1000003]', shapes: [[1_000_003]], fn: ([x]) => bp.sum(x) },
   { name: 'max axis 1 [3,300001]', shapes: [[3, 300_001]], fn: ([x]) => bp.max(x, 1) },
   { name: 'sum axis 0 [100000,3]', shapes: [[100_000, 3]], fn: ([x]) => bp.sum(x, 0) },
+  { name: 'sum axis 0 [100000,4] (vec4 rows, split into runs)', shapes: [[100_000, 4]], fn: ([x]) => bp.sum(x, 0) },
   { name: 'mean axis 1 [70000,70]', shapes: [[70_000, 70]], fn: ([x]) => bp.mean(x, 1) },
   // A float32 dot product of length k = 1000 with terms of size ~1 carries an absolute error of
   // ~1e-4 where the result cancels to near zero; bugs show up as errors of order 1.

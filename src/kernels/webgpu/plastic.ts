@@ -20,12 +20,12 @@ import type { Backend, Buf, PlasticGeometry, PlasticKernels, PlasticRule, Plasti
 import type { KernelSource } from './pipelines.js';
 import type { ParamsWriter } from './uniform_ring.js';
 import plasticCommon from '../../../shaders/plastic_common.wgsl';
-import plasticF32 from '../../../shaders/plastic_f32.wgsl';
+import chunkF32 from '../../../shaders/chunk_f32.wgsl';
 import plasticStep from '../../../shaders/plastic_step.wgsl';
 import plasticStepBwd from '../../../shaders/plastic_step_bwd.wgsl';
 import plasticStepBwdFinish from '../../../shaders/plastic_step_bwd_finish.wgsl';
 import plasticStepBwdPrep from '../../../shaders/plastic_step_bwd_prep.wgsl';
-import plasticVec4 from '../../../shaders/plastic_vec4.wgsl';
+import chunkVec4 from '../../../shaders/chunk_vec4.wgsl';
 
 /**
  * A plastic kernel's source: the kernel's file, then the rule math and the Chunk type. Appended,
@@ -51,7 +51,7 @@ type BwdKernel = `plastic_step_bwd${'' | '_f32'}_${PlasticRule}_w${BwdLanes}`;
  * the uniforms cost 1.2-1.3x on lavapipe, bench:kernels) and the lanes per workgroup.
  */
 const backwardSources: Record<string, KernelSource> = Object.fromEntries(
-  [['', plasticVec4], ['_f32', plasticF32]].flatMap(([variant, chunk]) =>
+  [['', chunkVec4], ['_f32', chunkF32]].flatMap(([variant, chunk]) =>
     RULES.flatMap((rule, code) =>
       BWD_LANES.map((lanes) => [
         `plastic_step_bwd${variant}_${rule}_w${lanes}`,
@@ -63,10 +63,10 @@ const backwardSources: Record<string, KernelSource> = Object.fromEntries(
 
 /** The plastic kernels for the backend's pipeline cache; `_f32` marks the Chunk = f32 variants. */
 export const PLASTIC_SOURCES = {
-  plastic_step: withChunk(plasticStep, plasticVec4),
-  plastic_step_f32: withChunk(plasticStep, plasticF32),
-  plastic_step_bwd_prep: withChunk(plasticStepBwdPrep, plasticVec4),
-  plastic_step_bwd_finish: withChunk(plasticStepBwdFinish, plasticVec4),
+  plastic_step: withChunk(plasticStep, chunkVec4),
+  plastic_step_f32: withChunk(plasticStep, chunkF32),
+  plastic_step_bwd_prep: withChunk(plasticStepBwdPrep, chunkVec4),
+  plastic_step_bwd_finish: withChunk(plasticStepBwdFinish, chunkVec4),
   ...(backwardSources as Record<BwdKernel, KernelSource>),
 };
 export type PlasticKernelName = keyof typeof PLASTIC_SOURCES;
