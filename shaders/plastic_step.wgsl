@@ -5,6 +5,7 @@
 // w + α⊙H' is never materialised: each trace Chunk is read once, updated, written once, and used
 // in the row's dot product while it is in registers. With cell = 0 only the update runs
 // (hebbUpdate); x, drive, w, alpha and h are then bound to placeholders and never touched.
+// The rule and the cell switch are specialisation constants, so the compiler folds their branches.
 // Shapes (row-major, f32): hebb, elig [B, N, N] (rows postsynaptic: H[b, i, j] is the connection
 // j → i); pre, post, x, drive, h [B, N]; m[b, i] = mod[b·mod_b + i·mod_i] ([1], [B] or [B, N]);
 // eta [1]; w [N, N]; alpha [N, N] read as Chunks when alpha_full = 1, else alpha_row[i·alpha_stride]
@@ -18,13 +19,14 @@
 // workgroup id alone, so pre[b] and x[b] are read at addresses uniform across the workgroup.
 // row_groups·B workgroups, 2-D grid.
 
+override RULE: u32 = HEBBIAN;
+override CELL: bool = true;
+
 struct Params {
   batch: u32,
   n: u32,
   nc: u32,
   row_groups: u32, // workgroups per episode: ceil(N / WG)
-  rule: u32,
-  cell: u32,
   alpha_full: u32,
   alpha_stride: u32,
   mod_b: u32,
@@ -61,8 +63,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let row = b * p.n + i;
   let m = modulation[b * p.mod_b + i * p.mod_i];
   let post_i = post[row];
-  let a = row_decay(p.rule, m, post_i);
-  let retro = p.rule == RETROACTIVE;
+  let a = row_decay(RULE, m, post_i);
+  let retro = RULE == RETROACTIVE;
   let eta_e = select(0.0, eta[0], retro);
   let k0 = row * p.nc; // this row of the traces
   let v0 = b * p.nc; // row b of pre and x
@@ -79,7 +81,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     }
     let h_new = trace_update(hebb[k0 + j], d, a, p.soft_k, p.clip).h;
     hebb_out[k0 + j] = h_new;
-    if (p.cell == 1u) {
+    if (CELL) {
       var alpha_ij = Chunk(alpha_i);
       if (p.alpha_full == 1u) {
         alpha_ij = alpha[w0 + j];
@@ -87,7 +89,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       acc += (w[w0 + j] + alpha_ij * h_new) * x[v0 + j];
     }
   }
-  if (p.cell == 1u) {
+  if (CELL) {
     h[row] = stable_tanh(vec4<f32>(drive[row] + hsum(acc))).x;
   }
 }

@@ -102,7 +102,7 @@ async function withParams<T>(model: LanguageModel, source: Map<string, Tensor> |
   }
 }
 
-interface StepContext {
+export interface StepContext {
   model: LanguageModel;
   opts: LmTrainOptions;
   opt: SGD;
@@ -112,7 +112,7 @@ interface StepContext {
 }
 
 /** One truncated-BPTT step; returns the segment's mean CE (detached) and the carried state. */
-function trainStep(ctx: StepContext, b: ReturnType<typeof getBatch>, state: LmState): { ce: Tensor; state: LmState } {
+export function trainStep(ctx: StepContext, b: ReturnType<typeof getBatch>, state: LmState): { ce: Tensor; state: LmState } {
   const { model, opts, opt } = ctx;
   let next: LmState = [];
   const ce = tidy(() => {

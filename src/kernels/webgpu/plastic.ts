@@ -37,6 +37,9 @@ const withChunk = (kernel: string, chunk: string): string => `${kernel}\n${plast
 
 /** Position = the rule's code in plastic_common.wgsl. */
 const RULES = ['hebbian', 'decay', 'oja', 'retroactive'] as const;
+/** Kernel-name suffix and Chunk type: vec4 when N % 4 = 0, else f32. */
+const CHUNKS = [['', chunkVec4], ['_f32', chunkF32]] as const;
+type ForwardKernel = `plastic_${'step' | 'update'}${'' | '_f32'}_${PlasticRule}`;
 
 /**
  * Workgroup sizes of plastic_step_bwd.wgsl (its WGC, one lane per Chunk column): the smallest that
@@ -51,7 +54,7 @@ type BwdKernel = `plastic_step_bwd${'' | '_f32'}_${PlasticRule}_w${BwdLanes}`;
  * the uniforms cost 1.2-1.3x on lavapipe, bench:kernels) and the lanes per workgroup.
  */
 const backwardSources: Record<string, KernelSource> = Object.fromEntries(
-  [['', chunkVec4], ['_f32', chunkF32]].flatMap(([variant, chunk]) =>
+  CHUNKS.flatMap(([variant, chunk]) =>
     RULES.flatMap((rule, code) =>
       BWD_LANES.map((lanes) => [
         `plastic_step_bwd${variant}_${rule}_w${lanes}`,
@@ -61,10 +64,21 @@ const backwardSources: Record<string, KernelSource> = Object.fromEntries(
   ),
 );
 
+/** plastic_step.wgsl specialised by the rule, and with its cell on (`step`) or off (`update`). */
+const forwardSources: Record<string, KernelSource> = Object.fromEntries(
+  CHUNKS.flatMap(([variant, chunk]) =>
+    RULES.flatMap((rule, code) =>
+      (['step', 'update'] as const).map((what) => [
+        `plastic_${what}${variant}_${rule}`,
+        { file: 'plastic_step', source: withChunk(plasticStep, chunk), constants: { RULE: code, CELL: what === 'step' ? 1 : 0 } },
+      ]),
+    ),
+  ),
+);
+
 /** The plastic kernels for the backend's pipeline cache; `_f32` marks the Chunk = f32 variants. */
 export const PLASTIC_SOURCES = {
-  plastic_step: withChunk(plasticStep, chunkVec4),
-  plastic_step_f32: withChunk(plasticStep, chunkF32),
+  ...(forwardSources as Record<ForwardKernel, KernelSource>),
   plastic_step_bwd_prep: withChunk(plasticStepBwdPrep, chunkVec4),
   plastic_step_bwd_finish: withChunk(plasticStepBwdFinish, chunkVec4),
   ...(backwardSources as Record<BwdKernel, KernelSource>),
@@ -276,11 +290,11 @@ export class WebGPUPlastic implements PlasticKernels {
     const rowGroups = Math.ceil(l.n / WG);
     this.#rec
       .run(
-        `plastic_step${l.variant}`,
+        `plastic_${withCell ? 'step' : 'update'}${l.variant}_${RULES[l.rule]}`,
         [t.hebb, t.elig ?? t.hebb, t.pre, t.post, t.mod, t.eta ?? t.mod, ...cell, h, hebb.buffer, eligOut.buffer],
         rowGroups * l.batch,
       )
-      .u32(l.batch, l.n, l.nc, rowGroups, l.rule, withCell ? 1 : 0, l.alphaFull ? 1 : 0, l.alphaStride, l.modB, l.modI)
+      .u32(l.batch, l.n, l.nc, rowGroups, l.alphaFull ? 1 : 0, l.alphaStride, l.modB, l.modI)
       .f32(l.softK, l.clip);
     if (!elig) this.#rec.backend.free(eligOut.buf);
     return { hebb: hebb.buf, elig: elig?.buf ?? null };
