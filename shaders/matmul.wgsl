@@ -2,9 +2,11 @@
 //   C[b, i, j] = Σ_k A(b, i, k)·B(b, k, j),
 //   A(b, i, k) = a[b·a_batch + i·a_si + k·a_sk],  B(b, k, j) = b[b·b_batch + k·b_sk + j·b_sj].
 // Each thread computes a 4×4 block of C held in registers, so every loaded value is used 4 times.
-// Rows and columns past m, n are clamped on load and skipped on store.
+// Rows and columns past m, n are clamped on load and skipped on store. With has_bias, bias[j] is
+// added to every row (the fused Linear: one dispatch instead of a matmul and an add).
 // Shapes: C [batch, m, n] contiguous. a_batch or b_batch = 0 broadcasts one matrix to every batch.
-// Bindings: group 0: 0 a (read), 1 b (read), 2 c (read_write). Group 1: 0 p.
+// Bindings: group 0: 0 a, 1 b, 2 bias [n] (read; a placeholder without has_bias), 3 c (read_write).
+// Group 1: 0 p.
 // Grid: one thread per 4×4 block (batch·row_blocks·col_blocks threads), column block fastest,
 // 2-D grid of WG-thread workgroups.
 
@@ -21,11 +23,13 @@ struct Params {
   b_batch: u32,
   b_sk: u32,
   b_sj: u32,
+  has_bias: u32,
 }
 
 @group(0) @binding(0) var<storage, read> a: array<f32>;
 @group(0) @binding(1) var<storage, read> b: array<f32>;
-@group(0) @binding(2) var<storage, read_write> c: array<f32>;
+@group(0) @binding(2) var<storage, read> bias: array<f32>;
+@group(0) @binding(3) var<storage, read_write> c: array<f32>;
 @group(1) @binding(0) var<uniform> p: Params;
 
 @compute @workgroup_size(WG)
@@ -42,6 +46,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let b_cols = batch * p.b_batch + min(4u * col_block + lane, vec4<u32>(p.n - 1u)) * p.b_sj;
   // acc[r] holds row 4·row_block + r of the block.
   var acc = mat4x4<f32>();
+  if (p.has_bias == 1u) {
+    let cols = min(4u * col_block + lane, vec4<u32>(p.n - 1u));
+    let bv = vec4<f32>(bias[cols.x], bias[cols.y], bias[cols.z], bias[cols.w]);
+    acc = mat4x4<f32>(bv, bv, bv, bv);
+  }
   for (var k = 0u; k < p.k; k++) {
     let ak = a_rows + k * p.a_sk;
     let bk = b_cols + k * p.b_sk;

@@ -7,9 +7,11 @@
 // workgroup memory nor barriers are used.
 // The blocks live in mat4x4 values whose columns are rows of the block, i.e. the transposes
 // Aᵀ, Bᵀ, Cᵀ; then Cᵀ += Bᵀ·Aᵀ. A transposed operand loads its block's columns, hence transpose().
-// Rows past m are clamped on load and skipped on store.
+// Rows past m are clamped on load and skipped on store. With has_bias, bias[j] is added to every
+// row (the fused Linear: one dispatch instead of a matmul and an add).
 // Shapes: C [batch, m, n] contiguous. a_batch or b_batch = 0 broadcasts one matrix to every batch.
-// Bindings: group 0: 0 a, 1 b (vec4, read), 2 c (vec4, read_write). Group 1: 0 p.
+// Bindings: group 0: 0 a, 1 b, 2 bias [n] (vec4, read; a placeholder without has_bias), 3 c (vec4,
+// read_write). Group 1: 0 p.
 // Grid: one thread per 4×4 block (batch·row_blocks·n4 threads), column block fastest,
 // 2-D grid of WG-thread workgroups.
 
@@ -22,11 +24,13 @@ struct Params {
   mode: u32, // 0 NN, 1 NT, 2 TN
   a_batch: u32, // elements
   b_batch: u32,
+  has_bias: u32,
 }
 
 @group(0) @binding(0) var<storage, read> a: array<vec4<f32>>;
 @group(0) @binding(1) var<storage, read> b: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read_write> c: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> bias: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> c: array<vec4<f32>>;
 @group(1) @binding(0) var<uniform> p: Params;
 
 @compute @workgroup_size(WG)
@@ -43,6 +47,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let a0 = batch * p.a_batch / 4u;
   let b0 = batch * p.b_batch / 4u;
   var acc = mat4x4<f32>(); // acc[r] = row 4·row_block + r of C's block
+  if (p.has_bias == 1u) {
+    let bv = bias[j4];
+    acc = mat4x4<f32>(bv, bv, bv, bv);
+  }
   if (p.mode == 2u) {
     // TN: A is stored [k, m]; m4 = row_blocks, and rows 4·row_block.. are one vec4 of each A row.
     for (var kk = 0u; kk < k4; kk++) {

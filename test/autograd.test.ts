@@ -404,6 +404,17 @@ describe('error messages', () => {
     bp.dispose([a, b, c, d]);
   });
 
+  test('linear with mismatched x, w or b names the op and every shape', () => {
+    const x = bp.zeros([2, 3]);
+    const w = bp.zeros([4, 5]);
+    const b = bp.zeros([4]);
+    expectThrowMentioning(() => bp.linear(x, w, b), bp.ShapeError, ['linear', '[2,3]', '[4,5]', '[4]']);
+    const w3 = bp.zeros([4, 3]);
+    const b5 = bp.zeros([5]);
+    expectThrowMentioning(() => bp.linear(x, w3, b5), bp.ShapeError, ['linear', '[2,3]', '[4,3]', '[5]']);
+    bp.dispose([x, w, b, w3, b5]);
+  });
+
   test('tensor(data, shape) with a wrong data length names both', () => {
     expectThrowMentioning(() => bp.tensor([1, 2, 3, 4, 5], [2, 3]), Error, ['5', '[2,3]', '6']);
   });

@@ -405,6 +405,24 @@ for (const [m, k, n] of [
 addCase('matmul (4-D batch)', [[2, 3, 4, 5], [2, 3, 5, 6]], ([a, b]) => bp.matmul(a, b), ([a, b]) => matmulJs(a, b));
 addCase('matmul (method, transB)', [[4, 6], [5, 6]], ([a, b]) => a.matmul(b, { transB: true }), ([a, b]) => matmulJs(a, b, false, true));
 
+/** nn.Linear: x [..., in]·wᵀ + b, as rows of a 2-D x. */
+function linearJs(x: Nd, w: Nd, b: Nd): Nd {
+  const [out, inp] = w.shape;
+  const y = matmulJs(nd([x.data.length / inp, inp], x.data), w, false, true);
+  return nd([...x.shape.slice(0, -1), out], y.data.map((v, i) => v + b.data[i % out]));
+}
+// [x, w, b]: the scalar kernel (in or out not a multiple of 4), the vec4 kernel, a 3-D and a 1-D x,
+// one row.
+for (const shapes of [
+  [[3, 5], [7, 5], [7]],
+  [[6, 8], [12, 8], [12]],
+  [[2, 3, 8], [4, 8], [4]],
+  [[5], [3, 5], [3]],
+  [[1, 67], [5, 67], [5]],
+]) {
+  addCase('linear', shapes, ([x, w, b]) => bp.linear(x, w, b), ([x, w, b]) => linearJs(x, w, b));
+}
+
 const outerJs = (a: Nd, b: Nd): Nd =>
   ew([nd([...a.shape, 1], a.data), nd([...b.shape.slice(0, -1), 1, b.shape[b.shape.length - 1]], b.data)], (x, y) => x * y);
 for (const shapes of [

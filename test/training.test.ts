@@ -1,6 +1,6 @@
 /**
  * End-to-end training on each backend: a small recurrent net learns a toy sequence problem, and
- * 1,000 training steps leave device memory exactly where it was after the first.
+ * 1,000 training steps leave device memory exactly where it was after a warm-up of 100.
  */
 import { describe, expect, test } from 'vitest';
 import * as bp from '../src/autograd/index.js';
@@ -65,7 +65,10 @@ describe.each(backends)('training on %s', (_, backend) => {
     net.dispose();
   });
 
-  test('1,000 training steps leave memory() unchanged after the first', async () => {
+  // The warm-up: buffers freed while the open encoder may use them come back only at its submit,
+  // every 64 dispatches, so the pool's high-water mark depends on where those submits fall within
+  // a step; that position cycles with a period of at most 64 steps.
+  test('1,000 training steps leave memory() unchanged after a warm-up of 100', async () => {
     bp.setBackend(backend);
     const rng = new bp.Rng(7);
     const net = new Rnn(16, rng);
@@ -75,11 +78,11 @@ describe.each(backends)('training on %s', (_, backend) => {
       await loss.item(); // a readback also drains the deferred releases
       loss.dispose();
     };
-    await step();
-    const after1 = backend.memory();
-    for (let i = 1; i < 1000; i++) await step();
+    for (let i = 0; i < 100; i++) await step();
+    const warm = backend.memory();
+    for (let i = 100; i < 1000; i++) await step();
     await backend.sync();
-    expect(backend.memory()).toEqual(after1);
+    expect(backend.memory()).toEqual(warm);
     opt.dispose();
     net.dispose();
   });

@@ -7,8 +7,7 @@
 import { contiguousStrides } from '../kernels/backend.js';
 import { fmtShape } from './errors.js';
 import { kaimingUniform, uniform } from './init.js';
-import { add } from './ops/elementwise.js';
-import { matmul } from './ops/matmul.js';
+import { linear, matmul } from './ops/matmul.js';
 import type { Rng } from './rng.js';
 import type { HostTensor } from './safetensors.js';
 import { keep } from './scope.js';
@@ -141,7 +140,6 @@ export class Linear extends Module {
 
   forward(x: Tensor): Tensor {
     // W is stored [out, in]; the matmul reads it transposed, without a copy.
-    const y = matmul(x, this.weight, { transB: true });
-    return this.bias ? add(y, this.bias) : y;
+    return this.bias ? linear(x, this.weight, this.bias) : matmul(x, this.weight, { transB: true });
   }
 }

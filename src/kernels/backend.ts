@@ -229,7 +229,8 @@ export interface Backend extends PlasticKernels {
   reduce(op: ReduceOp, x: Buf, outer: number, len: number, inner: number): Buf;
 
   // ---- linear algebra ----
-  matmul(a: Buf, b: Buf, g: MatmulGeometry): Buf;
+  /** With `bias` ([n]), adds bias[j] to every row of C: the fused Linear. */
+  matmul(a: Buf, b: Buf, g: MatmulGeometry, bias?: Buf | null): Buf;
 
   // ---- movement ----
   /** dst[dstView(idx)] = src[srcView(idx)] for every index idx of `shape`. Writes into `dst`. */

@@ -143,7 +143,7 @@ export class WebGPUBackend implements Backend {
   readonly #staging: BufferPool;
   readonly #ring: UniformRing;
   readonly #bindGroups: BindGroupCache;
-  /** Bound as sgd's momentum buffer when there is none (a binding cannot be left empty). */
+  /** Bound where a kernel leaves a binding unread (sgd without momentum, matmul without bias): a binding cannot be left empty. */
   readonly #placeholder: GPUBuffer;
   readonly #batchSize: number;
   readonly #plastic = new WebGPUPlastic({
@@ -357,12 +357,13 @@ export class WebGPUBackend implements Backend {
 
   // ---------------------------------------------------------------- linear algebra
 
-  matmul(a: Buf, b: Buf, g: MatmulGeometry): Buf {
+  matmul(a: Buf, b: Buf, g: MatmulGeometry, bias?: Buf | null): Buf {
     const { batch, m, k, n, transA, transB, aBatchStride, bBatchStride } = g;
     for (const key of ['batch', 'm', 'k', 'n', 'aBatchStride', 'bBatchStride'] as const) checkCount('matmul', key, g[key]);
     const geometry = `batch ${batch}, m ${m}, k ${k}, n ${n}`;
     const ab = this.#get('matmul', `a (${geometry})`, a, batch && m * k && (batch - 1) * aBatchStride + m * k);
     const bb = this.#get('matmul', `b (${geometry})`, b, batch && k * n && (batch - 1) * bBatchStride + k * n);
+    const biasb = bias ? this.#get('matmul', `bias (${geometry})`, bias, n) : this.#placeholder;
     const out = this.#new('matmul', batch * m * n);
     if (batch * m * n === 0) return out;
     const rowBlocks = Math.ceil(m / 4);
@@ -371,13 +372,14 @@ export class WebGPUBackend implements Backend {
     const vec4 =
       mode >= 0 && k % 4 === 0 && n % 4 === 0 && (mode !== 2 || m % 4 === 0) && aBatchStride % 4 === 0 && bBatchStride % 4 === 0;
     if (vec4) {
-      this.#run('matmul_vec4', [ab, bb, out.buffer!], batch * rowBlocks * (n / 4)).u32(batch, m, k, n, rowBlocks, mode, aBatchStride, bBatchStride);
+      this.#run('matmul_vec4', [ab, bb, biasb, out.buffer!], batch * rowBlocks * (n / 4))
+        .u32(batch, m, k, n, rowBlocks, mode, aBatchStride, bBatchStride, bias ? 1 : 0);
     } else {
       const colBlocks = Math.ceil(n / 4);
       const [aSi, aSk] = transA ? [1, m] : [k, 1];
       const [bSk, bSj] = transB ? [1, k] : [n, 1];
-      this.#run('matmul', [ab, bb, out.buffer!], batch * rowBlocks * colBlocks)
-        .u32(batch, m, k, n, rowBlocks, colBlocks, aBatchStride, aSi, aSk, bBatchStride, bSk, bSj);
+      this.#run('matmul', [ab, bb, biasb, out.buffer!], batch * rowBlocks * colBlocks)
+        .u32(batch, m, k, n, rowBlocks, colBlocks, aBatchStride, aSi, aSk, bBatchStride, bSk, bSj, bias ? 1 : 0);
     }
     return out;
   }
