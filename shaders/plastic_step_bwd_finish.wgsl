@@ -1,14 +1,15 @@
-// plastic_step_bwd_finish.wgsl: the per-row gradients of the plastic step, from the row sums that
-// plastic_step_bwd.wgsl leaves per column group and the coefficients of plastic_step_bwd_prep.wgsl.
-// Thread t = b·N + i adds up (S1, S2, S3, S4) = Σ_cg row_part[cg, b, i] and, with (dz, m, ·, ·)
-// and (·, ·, η, post) = coef[b, i]:
+// plastic_step_bwd_finish.wgsl: the per-row gradients of the plastic step, from the shares of the
+// row sums that plastic_step_bwd.wgsl leaves per Chunk column and the coefficients of
+// plastic_step_bwd_prep.wgsl. Thread t = b·N + i adds up (S1, S2, S3, S4) = Σ_c row_part[t, c]:
+// ns = 4 floats per share, or for hebbian S1 (ns = 1) and S4 (ns = 2); the others are then 0.
+// With (dz, m, ·, ·) and (·, ·, η, post) = coef[b, i]:
 //   hebbian, decay, oja: dpost = m·S1 + ∂a/∂post·S2;  dmod = post·S1 + ∂a/∂m·S2
 //   retroactive:         dpost = η·S1;  dmod = S2;  deta = post·S1 − S3
 //   dalpha = dz·S4 (this row's share of the gradient of an alpha of shape [N] or [1])
 // where a is the rule's row factor (plastic_common.wgsl): ∂a/∂m = 0, −1, −post² and
 // ∂a/∂post = 0, 0, −2·m·post for hebbian, decay, oja. dmod, deta and dalpha are per row; the host
 // reduces them to the shapes of mod, eta and alpha.
-// Shapes: row_part [col_groups, B, N] vec4; coef [B·N, 2] vec4; every output [B, N].
+// Shapes: row_part [B·N, row4] vec4; coef [B·N, 2] vec4; every output [B, N].
 // Bindings: group 0: 0 row_part, 1 coef (read); 2 dpost, 3 dmod, 4 deta, 5 dalpha (read_write).
 // deta is written only if retroactive, dalpha only if alpha_full = 0 (otherwise they are
 // placeholders). Group 1: 0 p.
@@ -17,7 +18,8 @@
 struct Params {
   batch: u32,
   n: u32,
-  nc: u32, // Chunk columns of a row: row_part holds one share per Chunk
+  row4: u32, // vec4s per row of row_part
+  ns: u32, // floats per share
   rule: u32,
   alpha_full: u32,
 }
@@ -38,8 +40,20 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     return;
   }
   var s = vec4<f32>(0.0);
-  for (var c = 0u; c < p.nc; c++) {
-    s += row_part[t * p.nc + c];
+  var v = vec4<f32>(0.0);
+  for (var q = 0u; q < p.row4; q++) {
+    v += row_part[t * p.row4 + q];
+  }
+  switch p.ns {
+    case 4u: {
+      s = v; // (S1, S2, S3, S4)
+    }
+    case 2u: {
+      s = vec4<f32>(v.x + v.z, 0.0, 0.0, v.y + v.w); // (S1, S4, S1, S4)
+    }
+    default: {
+      s.x = hsum(v); // four S1
+    }
   }
   let c0 = coef[2u * t];
   let c1 = coef[2u * t + 1u];

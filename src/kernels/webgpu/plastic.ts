@@ -25,6 +25,8 @@ import plasticStep from '../../../shaders/plastic_step.wgsl';
 import plasticStepBwd from '../../../shaders/plastic_step_bwd.wgsl';
 import plasticStepBwdFinish from '../../../shaders/plastic_step_bwd_finish.wgsl';
 import plasticStepBwdPrep from '../../../shaders/plastic_step_bwd_prep.wgsl';
+import plasticSharesF32 from '../../../shaders/plastic_shares_f32.wgsl';
+import plasticSharesVec4 from '../../../shaders/plastic_shares_vec4.wgsl';
 import chunkVec4 from '../../../shaders/chunk_vec4.wgsl';
 
 /**
@@ -58,7 +60,11 @@ const backwardSources: Record<string, KernelSource> = Object.fromEntries(
     RULES.flatMap((rule, code) =>
       BWD_LANES.map((lanes) => [
         `plastic_step_bwd${variant}_${rule}_w${lanes}`,
-        { file: 'plastic_step_bwd', source: withChunk(plasticStepBwd, chunk), constants: { RULE: code, WGC: lanes } },
+        {
+          file: 'plastic_step_bwd',
+          source: `${withChunk(plasticStepBwd, chunk)}\n${rule === 'hebbian' ? plasticSharesF32 : plasticSharesVec4}`,
+          constants: { RULE: code, WGC: lanes },
+        },
       ]),
     ),
   ),
@@ -235,18 +241,23 @@ export class WebGPUPlastic implements PlasticKernels {
     const dElig = l.retro ? out(rows * n) : null;
     const dx = out(rows);
     const dpre = out(rows);
-    const rowPart = temp(rows * l.nc * 4);
+    // Floats per share of the row sums (plastic_shares_*.wgsl): hebbian keeps S1, and S4 unless alpha is full.
+    const ns = g.rule !== 'hebbian' ? 4 : l.alphaFull ? 1 : 2;
+    // Shares per row, padded so that a row is whole vec4s: the finish pass reads vec4s. Lanes
+    // cover nc rounded up to their workgroup size, so the padding's lanes exist and write zeros.
+    const ncp = Math.ceil(l.nc / (4 / ns)) * (4 / ns);
+    const rowPart = temp(rows * ncp * ns);
     const dalphaPart = l.alphaFull ? out(episodeBlocks * n * n) : temp(1);
     this.#rec
       .run(
         `plastic_step_bwd${l.variant}_${g.rule}_w${lanes}`,
         [
           t.hebb, t.elig ?? t.hebb, dHebbIn ?? t.hebb, dEligIn ?? t.hebb, t.pre, cell.x, cell.w, cell.alpha, coef.buffer,
-          dHebb.buffer, (dElig ?? temp(1)).buffer, dx.buffer, dpre.buffer, rowPart.buffer, dalphaPart.buffer,
+          dHebb.buffer, (dElig ?? temp(1)).buffer, dx.buffer, dpre.buffer, dalphaPart.buffer, rowPart.buffer,
         ],
         colGroups * episodeBlocks,
       )
-      .u32(batch, n, l.nc, colGroups, episodeBlocks, l.alphaFull ? 1 : 0, dHebbIn ? 1 : 0, dEligIn ? 1 : 0)
+      .u32(batch, n, l.nc, colGroups, episodeBlocks, l.alphaFull ? 1 : 0, ns, ncp, dHebbIn ? 1 : 0, dEligIn ? 1 : 0)
       .f32(l.softK, l.clip);
 
     // 3. the per-row gradients
@@ -256,7 +267,7 @@ export class WebGPUPlastic implements PlasticKernels {
     const dalphaRow = l.alphaFull ? temp(1) : out(rows);
     this.#rec
       .run('plastic_step_bwd_finish', [rowPart.buffer, coef.buffer, dpost.buffer, dmodRow.buffer, detaRow.buffer, dalphaRow.buffer], Math.ceil(rows / WG))
-      .u32(batch, n, l.nc, l.rule, l.alphaFull ? 1 : 0);
+      .u32(batch, n, (ncp * ns) / 4, ns, l.rule, l.alphaFull ? 1 : 0);
 
     // 4. reductions to the shapes of w, alpha, mod and eta
     const be = this.#rec.backend;
