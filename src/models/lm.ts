@@ -14,7 +14,7 @@
  * the trainable-parameter count of the baseline, α and modulation parameters included.
  */
 import {
-  add, assign, dropout, embedding, matmul, Module, mul, ones, reshape, tensor, uniform, zeros,
+  assign, dropout, embedding, linear, Module, mul, ones, reshape, tensor, uniform, zeros,
   type Rng, type Tensor,
 } from '../autograd/index.js';
 import { LSTMLayer, type LayerState, type RecurrentLayer } from './lstm.js';
@@ -213,8 +213,12 @@ export class LanguageModel extends Module {
       raw = r.output;
       x = drop(raw, l < this.layers.length - 1 ? d.hidden : d.output);
     }
-    const logits = add(matmul(x, this.decoder.weight ?? this.encoder.weight, { transB: true }), this.decoder.bias);
-    return { logits, state: next, raw, dropped: x };
+    return { logits: this.decode(x), state: next, raw, dropped: x };
+  }
+
+  /** The decoder: logits [rows, vocabSize] of the last layer's (dropped) output [rows, N]. */
+  decode(x: Tensor): Tensor {
+    return linear(x, this.decoder.weight ?? this.encoder.weight, this.decoder.bias);
   }
 
   /** Embedding dropout: every word of the vocabulary is kept with probability 1−p (scaled by 1/(1−p)) for this segment. */
