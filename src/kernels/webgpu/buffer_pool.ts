@@ -7,6 +7,10 @@
  * destroyed, so the pool never hides unbounded growth; `memory()` reports both the bytes handed
  * out and the bytes that exist (tfjs learned to report the second one the hard way).
  *
+ * Free buffers are handed out oldest first (by creation order), not last freed first: then a step
+ * that allocates like the one before it gets the same buffers whatever order they were freed in,
+ * and the bind-group cache (bind_groups.ts) finds the groups it made for them.
+ *
  * Deferred release: a buffer freed while an unsubmitted command encoder may still use it must not
  * be handed out again (a queue.writeBuffer into it would run before that encoder's work) nor
  * destroyed (the submit would fail). Such buffers wait in `#pending` until `afterSubmit()`.
@@ -21,7 +25,11 @@ export interface PoolLimits {
   maxFreeBytes: number;
 }
 
-export const DEFAULT_POOL_LIMITS: PoolLimits = { maxFreePerClass: 64, maxFreeBytes: 256 * 2 ** 20 };
+/**
+ * An unrolled episode frees thousands of buffers of one class at its backward (120 steps of [B, N]
+ * activations); keeping them lets the next episode bind the same ones. The byte cap bounds the pool.
+ */
+export const DEFAULT_POOL_LIMITS: PoolLimits = { maxFreePerClass: 4096, maxFreeBytes: 256 * 2 ** 20 };
 
 /**
  * The bytes a request of `bytes` occupies: at least 256 and 256-byte aligned (so every buffer can
@@ -38,7 +46,11 @@ export class BufferPool {
   readonly #device: GPUDevice;
   readonly #usage: GPUBufferUsageFlags;
   readonly #limits: PoolLimits;
+  /** Free buffers per size class, newest first, so that pop() gives the oldest. */
   readonly #free = new Map<number, GPUBuffer[]>();
+  /** Creation order of every buffer this pool made. */
+  readonly #age = new WeakMap<GPUBuffer, number>();
+  #created = 0;
   #pending: GPUBuffer[] = [];
   #freeBytes = 0;
   #bytesInUse = 0;
@@ -59,6 +71,7 @@ export class BufferPool {
       this.#freeBytes -= size;
     } else {
       buffer = this.#device.createBuffer({ size, usage: this.#usage });
+      this.#age.set(buffer, this.#created++);
       this.#bytesAllocated += size;
       this.#numBuffers++;
     }
@@ -91,7 +104,16 @@ export class BufferPool {
     const size = buffer.size;
     const list = this.#free.get(size) ?? [];
     if (list.length < this.#limits.maxFreePerClass && this.#freeBytes + size <= this.#limits.maxFreeBytes) {
-      list.push(buffer);
+      // Insert by age, newest first (binary search).
+      const age = this.#age.get(buffer)!;
+      let lo = 0;
+      let hi = list.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (this.#age.get(list[mid])! > age) lo = mid + 1;
+        else hi = mid;
+      }
+      list.splice(lo, 0, buffer);
       this.#free.set(size, list);
       this.#freeBytes += size;
     } else {
