@@ -43,7 +43,7 @@ import {
   crossEntropy, dispose, embedding, matmul, noGrad, Rng, scale, setBackend, SGD, sum, tensor, tidy, uniform,
   type MatmulOptions,
 } from '../src/index.js';
-import { createWebGPUBackend } from '../src/kernels/webgpu/webgpu_backend.js';
+import { createWebGPUBackend, PAD_MIN_MACS } from '../src/kernels/webgpu/webgpu_backend.js';
 import { LanguageModel, LM_CELLS, lmParameterCount, type LmCell, type LmState } from '../src/models/lm.js';
 import { batchify, getBatch, type Batched } from '../src/tasks/lm_batch.js';
 import { carryState, disposeState } from '../src/tasks/lm_eval.js';
@@ -184,12 +184,14 @@ interface ConditionResult {
   split: { lstmMs: number; plasticMs: number; softmaxMs: number; restMs: number; layersMs: number };
 }
 
+type Kernel = 'vec4' | 'padded vec4' | 'scalar' | 'mixed';
+
 interface MatmulResult {
   /** The decoder's input width, or null for the square matmul. */
   hidden: number | null;
   name: string;
   shape: string;
-  kernel: 'vec4' | 'scalar';
+  kernel: Kernel;
   ms: number;
   gflops: number;
   plainGflops: number;
@@ -363,11 +365,13 @@ function mkn({ a, b, opts }: MatmulSpec): [number, number, number] {
 
 /**
  * The WGSL kernel WebGPUBackend.matmul picks (mirrors its rule): matmul_vec4 needs k and n, and m
- * when A is transposed, to be multiples of 4; otherwise the scalar kernel runs.
+ * when A is transposed, to be multiples of 4; otherwise a product of at least PAD_MIN_MACS runs it
+ * on zero-padded copies, and a smaller one the scalar kernel.
  */
-function kernelOf(s: MatmulSpec): 'vec4' | 'scalar' {
+function kernelOf(s: MatmulSpec): Kernel {
   const [m, k, n] = mkn(s);
-  return k % 4 === 0 && n % 4 === 0 && (!s.opts.transA || m % 4 === 0) ? 'vec4' : 'scalar';
+  if (k % 4 === 0 && n % 4 === 0 && (!s.opts.transA || m % 4 === 0)) return 'vec4';
+  return m * k * n >= PAD_MIN_MACS ? 'padded vec4' : 'scalar';
 }
 
 /** The decoder's matmuls at input width `hidden` over `tokens` rows: X [t, h], W [V, h], dY [t, V]. */
@@ -422,7 +426,7 @@ async function benchMatmuls(scale: Scale, hiddens: number[], tokens: number): Pr
     const flops = total(flopsOf);
     const fwdBwdMs = total(ms);
     rows.push({
-      hidden: n, name: 'forward + backward (3 matmuls)', shape: `6·${tokens}·${n}·${vocab} FLOP`, kernel: rows.every((r) => r.kernel === 'vec4') ? 'vec4' : 'scalar',
+      hidden: n, name: 'forward + backward (3 matmuls)', shape: `6·${tokens}·${n}·${vocab} FLOP`, kernel: rows.every((r) => r.kernel === rows[0].kernel) ? rows[0].kernel : 'mixed',
       ms: fwdBwdMs, gflops: flops / (fwdBwdMs * 1e6), plainGflops: flops / (total((s) => ms(plainOf(s))) * 1e6),
     });
     return rows;
