@@ -1,6 +1,7 @@
 // plastic_step_bwd.wgsl: the backward of plastic_step.wgsl: the one pass over the traces. It reads
 // H, dH' (and E, dE') once, writes dH (and dE) once, finishes dx and dpre, and leaves the row sums
-// and dalpha as partials small enough for plastic_step_bwd_finish.wgsl and the backend's reduce.
+// as per-Chunk shares for plastic_step_bwd_finish.wgsl and dalpha as per-block partials for the
+// backend's reduce.
 // Math, with the row coefficients (dz, m, m·post_i, a), (k, α_i, η, post_i) of
 // plastic_step_bwd_prep.wgsl and the update of plastic_common.wgsl recomputed from H (and E):
 //   G  = dH' + α[i, j]·dz_i·x_j              (the total gradient of H': the cell reads it)
@@ -62,8 +63,8 @@ struct Params {
 @group(0) @binding(10) var<storage, read_write> delig_out: array<Chunk>;
 @group(0) @binding(11) var<storage, read_write> dx: array<Chunk>;
 @group(0) @binding(12) var<storage, read_write> dpre: array<Chunk>;
-// binding 14, row_part: in plastic_shares_*.wgsl (appended)
 @group(0) @binding(13) var<storage, read_write> dalpha_part: array<Chunk>;
+// binding 14, row_part: in plastic_shares_*.wgsl (appended)
 @group(1) @binding(0) var<uniform> p: Params;
 
 @compute @workgroup_size(WGC)

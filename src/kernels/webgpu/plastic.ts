@@ -7,8 +7,9 @@
  * Backward, `plasticStepBackward`:
  *   1. plastic_step_bwd_prep    per-row coefficients (dz, m, ...) and ddrive             [B, N]
  *   2. plastic_step_bwd         the one pass over the traces: reads H, dH' (E, dE'), writes dH (dE),
- *                               dx and dpre, row sums per column group [N/(4·WGC), B, N] and dalpha
- *                               partials [B/EB, N, N] (a lane per column, EB episodes per workgroup)
+ *                               dx and dpre, each lane's shares of the row sums [B·N, ncp, ns] and
+ *                               dalpha partials [B/EB, N, N] (a lane per column, EB episodes per
+ *                               workgroup)
  *   3. plastic_step_bwd_finish  dpost and the per-row dmod, deta, dalpha                   [B, N]
  *   4. dw = ddriveᵀ·x as a matmul, and the backend's reduce: dalpha partials to dalpha; per-row
  *      dmod, deta, dalpha to the shapes of mod, eta, alpha
@@ -53,7 +54,8 @@ type BwdKernel = `plastic_step_bwd${'' | '_f32'}_${PlasticRule}_w${BwdLanes}`;
 
 /**
  * plastic_step_bwd.wgsl specialised by its override constants: the rule (a branch on the rule in
- * the uniforms cost 1.2-1.3x on lavapipe, bench:kernels) and the lanes per workgroup.
+ * the uniforms made the B=30, N=200 retroactive backward about 1.2x slower on lavapipe) and the
+ * lanes per workgroup; hebbian stores its row-sum shares as floats (plastic_shares_f32.wgsl).
  */
 const backwardSources: Record<string, KernelSource> = Object.fromEntries(
   CHUNKS.flatMap(([variant, chunk]) =>
@@ -241,7 +243,8 @@ export class WebGPUPlastic implements PlasticKernels {
     const dElig = l.retro ? out(rows * n) : null;
     const dx = out(rows);
     const dpre = out(rows);
-    // Floats per share of the row sums (plastic_shares_*.wgsl): hebbian keeps S1, and S4 unless alpha is full.
+    // Floats per share of the row sums (plastic_shares_*.wgsl): 4, or for hebbian S1 (and S4 unless
+    // alpha is full).
     const ns = g.rule !== 'hebbian' ? 4 : l.alphaFull ? 1 : 2;
     // Shares per row, padded so that a row is whole vec4s: the finish pass reads vec4s. Lanes
     // cover nc rounded up to their workgroup size, so the padding's lanes exist and write zeros.

@@ -99,10 +99,10 @@ const DEFAULT_BATCH_SIZE = 64;
 const UNIFORM_SLOTS = 1024;
 /** A reduction with fewer outputs than this splits long rows across threads (two passes). */
 const REDUCE_MIN_THREADS = 4096;
-/** Multiply-adds from which a matmul with dims not multiples of 4 pads its operands for the vec4 kernel. */
-export const PAD_MIN_MACS = 2 ** 22;
 /** Shortest run of a split reduction. */
 const REDUCE_MIN_CHUNK = 256;
+/** Multiply-adds from which a matmul with dims not multiples of 4 pads its operands for the vec4 kernel. */
+export const PAD_MIN_MACS = 2 ** 22;
 
 export interface WebGPUBackendOptions extends DeviceOptions {
   /** Dispatches recorded before an automatic submit (default 64). */
