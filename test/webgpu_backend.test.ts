@@ -339,6 +339,15 @@ describeWebGPU('WebGPUBackend', (backend, cpu) => {
     expect((error as Error).message).toMatch(/broken\.wgsl \[4:\d+\]/);
   });
 
+  test('an error in a file appended to a kernel names that file and its own line', async () => {
+    const kernel = ['struct Params { n: u32 }', '@group(1) @binding(0) var<uniform> p: Params;', '@compute @workgroup_size(WG)', 'fn main() { _ = helper(); }'].join('\n');
+    const helper = ['// a helper', 'fn helper() -> u32 { let x: u32 = 1.5; return x; }'].join('\n');
+    const files = [{ file: 'kernel.wgsl', text: kernel }, { file: 'helper.wgsl', text: helper }];
+    const error = await compileKernel(gpu.gpu.device, 'kernel.wgsl', files).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(KernelCompileError);
+    expect((error as Error).message).toMatch(/helper\.wgsl \[2:\d+\]/);
+  });
+
   test('an uncaptured validation error is thrown at the next flush', () => {
     gpu.gpu.device.createBuffer({ size: 7, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.STORAGE });
     return new Promise<void>((resolve) => setTimeout(resolve, 50)).then(() => {

@@ -1,7 +1,8 @@
 /**
  * Compiling WGSL kernels into compute pipelines, with errors that name the file and line.
  *
- * Every kernel is `common.wgsl` + its own file, joined by a newline. Binding layouts are explicit
+ * Every kernel is `common.wgsl`, its own file and any files appended to it (shared helpers, the
+ * Chunk type), joined by newlines; compile errors name the file and line they fall in. Binding layouts are explicit
  * (an 'auto' layout cannot have dynamic offsets, DESIGN.md field notes) and follow one convention:
  * group 0 holds storage buffers, read-only ones declared `var<storage, read>` and outputs
  * `var<storage, read_write>`; group 1 binding 0 is the `Params` uniform, addressed by a dynamic
@@ -22,8 +23,11 @@ export interface Kernel {
   readonly storageLayout: GPUBindGroupLayout;
 }
 
-/** Lines of common.wgsl before a kernel's first line. */
-const PREFIX_LINES = commonSource.split('\n').length;
+/** A WGSL file of a kernel's source: its name, for errors, and its text. */
+export interface SourceFile {
+  readonly file: string;
+  readonly text: string;
+}
 
 const STORAGE_DECL = /@group\(0\)\s*@binding\((\d+)\)\s*var<storage,\s*(read|read_write)>/g;
 
@@ -36,19 +40,22 @@ export function paramsLayout(device: GPUDevice): GPUBindGroupLayout {
 }
 
 /**
- * Compiles `common.wgsl + source` (entry point `main`) into a pipeline. `name` is the kernel's
- * file name, used in errors. Throws KernelCompileError with every error message of the compiler.
+ * Compiles `common.wgsl` + `source` (entry point `main`) into a pipeline: the text of the file
+ * `name`, or a list of files, the kernel's own first. Throws KernelCompileError with every error
+ * message of the compiler, each located in its file.
  */
 export async function compileKernel(
   device: GPUDevice,
   name: string,
-  source: string,
+  source: string | readonly SourceFile[],
   params: GPUBindGroupLayout = paramsLayout(device),
   constants: Record<string, number> = {},
 ): Promise<Kernel> {
-  const storageTypes = storageBindings(name, source);
+  const files = typeof source === 'string' ? [{ file: name, text: source }] : source;
+  const code = files.map((f) => f.text).join('\n');
+  const storageTypes = storageBindings(name, code);
   device.pushErrorScope('validation');
-  const module = device.createShaderModule({ label: name, code: `${commonSource}\n${source}` });
+  const module = device.createShaderModule({ label: name, code: `${commonSource}\n${code}` });
   const storageLayout = device.createBindGroupLayout({
     label: name,
     entries: storageTypes.map((type, binding) => ({ binding, visibility: GPUShaderStage.COMPUTE, buffer: { type } })),
@@ -59,7 +66,7 @@ export async function compileKernel(
 
   const errors = (await module.getCompilationInfo()).messages.filter((m) => m.type === 'error');
   if (errors.length > 0) {
-    throw new KernelCompileError(`${name} failed to compile:\n${errors.map(locate(name)).join('\n')}`);
+    throw new KernelCompileError(`${name} failed to compile:\n${errors.map(locate([{ file: 'common.wgsl', text: commonSource }, ...files])).join('\n')}`);
   }
   const error = await scope;
   if (error) throw new KernelCompileError(`${name}: ${error.message}`);
@@ -83,20 +90,25 @@ function storageBindings(name: string, source: string): GPUBufferBindingType[] {
   return types;
 }
 
-/** `[line:col] message`, with the line counted in the kernel's own file (or in common.wgsl). */
-function locate(name: string): (m: GPUCompilationMessage) => string {
+/** `file [line:col] message`, with the line counted in the file of `files` (joined by newlines) it falls in. */
+function locate(files: readonly SourceFile[]): (m: GPUCompilationMessage) => string {
   return (m) => {
-    const inKernel = m.lineNum > PREFIX_LINES;
-    const line = inKernel ? m.lineNum - PREFIX_LINES : m.lineNum;
-    return `  ${inKernel ? name : 'common.wgsl'} [${line}:${m.linePos}] ${m.message}`;
+    let line = m.lineNum;
+    let i = 0;
+    // A file of k newlines spans k + 1 lines of the joined text: the joining newline ends its last.
+    for (let lines = files[0].text.split('\n').length; line > lines && i < files.length - 1; lines = files[++i].text.split('\n').length) {
+      line -= lines;
+    }
+    return `  ${files[i].file} [${line}:${m.linePos}] ${m.message}`;
   };
 }
 
 /**
- * A kernel's WGSL, or a specialisation of a file by its `override` constants: the compiler then
- * folds branches on them (a switch on a uniform op code made tanh 1.5x slower on lavapipe).
+ * A kernel: its file's WGSL, or its files (its own first, then those appended to it) with values
+ * for its `override` constants, a specialisation the compiler folds branches on (a switch on a
+ * uniform op code made tanh 1.5x slower on lavapipe).
  */
-export type KernelSource = string | { file: string; source: string; constants: Record<string, number> };
+export type KernelSource = string | { files: readonly SourceFile[]; constants?: Record<string, number> };
 
 /**
  * Compiles `shaders/<name>.wgsl` for every entry of `sources` concurrently; if any fail, throws one
@@ -112,7 +124,7 @@ export async function compileKernels<K extends string>(
     const s = sources[name];
     return typeof s === 'string'
       ? compileKernel(device, `${name}.wgsl`, s, params)
-      : compileKernel(device, `${s.file}.wgsl`, s.source, params, s.constants);
+      : compileKernel(device, s.files[0].file, s.files, params, s.constants);
   };
   const results = await Promise.allSettled(names.map(compile));
   const failures = results.flatMap((r) => (r.status === 'rejected' ? [(r.reason as Error).message] : []));

@@ -18,7 +18,7 @@
  * other N. The rule math lives once, in plastic_common.wgsl, appended to every plastic kernel.
  */
 import type { Backend, Buf, PlasticGeometry, PlasticKernels, PlasticRule, PlasticStepGrads, PlasticStepInputs } from '../backend.js';
-import type { KernelSource } from './pipelines.js';
+import type { KernelSource, SourceFile } from './pipelines.js';
 import type { ParamsWriter } from './uniform_ring.js';
 import plasticCommon from '../../../shaders/plastic_common.wgsl';
 import chunkF32 from '../../../shaders/chunk_f32.wgsl';
@@ -31,17 +31,22 @@ import plasticSharesVec4 from '../../../shaders/plastic_shares_vec4.wgsl';
 import chunkVec4 from '../../../shaders/chunk_vec4.wgsl';
 
 /**
- * A plastic kernel's source: the kernel's file, then the rule math and the Chunk type. Appended,
- * not prepended, so compile errors keep the kernel file's own line numbers (WGSL declarations may
- * come in any order); an error in the appended files is reported past the kernel file's last line.
- * The prep and finish kernels use only the rule constants, so they get the vec4 Chunk.
+ * A plastic kernel's files: the kernel's own, then the rule math, the Chunk type and `extra`
+ * (appended, not prepended, so that the kernel keeps its own line numbers; WGSL declarations may
+ * come in any order). The prep and finish kernels use only the rule constants and hsum, so they
+ * get the vec4 Chunk.
  */
-const withChunk = (kernel: string, chunk: string): string => `${kernel}\n${plasticCommon}\n${chunk}`;
+const withChunk = (kernel: [string, string], chunk: Chunk, ...extra: [string, string][]): { files: SourceFile[] } => ({
+  files: [kernel, ['plastic_common', plasticCommon], chunk, ...extra].map(([file, text]) => ({ file: `${file}.wgsl`, text })),
+});
+type Chunk = [file: string, text: string];
+const VEC4: Chunk = ['chunk_vec4', chunkVec4];
+const F32: Chunk = ['chunk_f32', chunkF32];
 
 /** Position = the rule's code in plastic_common.wgsl. */
 const RULES = ['hebbian', 'decay', 'oja', 'retroactive'] as const;
 /** Kernel-name suffix and Chunk type: vec4 when N % 4 = 0, else f32. */
-const CHUNKS = [['', chunkVec4], ['_f32', chunkF32]] as const;
+const CHUNKS = [['', VEC4], ['_f32', F32]] as const;
 type ForwardKernel = `plastic_${'step' | 'update'}${'' | '_f32'}_${PlasticRule}`;
 
 /**
@@ -63,8 +68,7 @@ const backwardSources: Record<string, KernelSource> = Object.fromEntries(
       BWD_LANES.map((lanes) => [
         `plastic_step_bwd${variant}_${rule}_w${lanes}`,
         {
-          file: 'plastic_step_bwd',
-          source: `${withChunk(plasticStepBwd, chunk)}\n${rule === 'hebbian' ? plasticSharesF32 : plasticSharesVec4}`,
+          ...withChunk(['plastic_step_bwd', plasticStepBwd], chunk, rule === 'hebbian' ? ['plastic_shares_f32', plasticSharesF32] : ['plastic_shares_vec4', plasticSharesVec4]),
           constants: { RULE: code, WGC: lanes },
         },
       ]),
@@ -78,7 +82,7 @@ const forwardSources: Record<string, KernelSource> = Object.fromEntries(
     RULES.flatMap((rule, code) =>
       (['step', 'update'] as const).map((what) => [
         `plastic_${what}${variant}_${rule}`,
-        { file: 'plastic_step', source: withChunk(plasticStep, chunk), constants: { RULE: code, CELL: what === 'step' ? 1 : 0 } },
+        { ...withChunk(['plastic_step', plasticStep], chunk), constants: { RULE: code, CELL: what === 'step' ? 1 : 0 } },
       ]),
     ),
   ),
@@ -87,8 +91,8 @@ const forwardSources: Record<string, KernelSource> = Object.fromEntries(
 /** The plastic kernels for the backend's pipeline cache; `_f32` marks the Chunk = f32 variants. */
 export const PLASTIC_SOURCES = {
   ...(forwardSources as Record<ForwardKernel, KernelSource>),
-  plastic_step_bwd_prep: withChunk(plasticStepBwdPrep, chunkVec4),
-  plastic_step_bwd_finish: withChunk(plasticStepBwdFinish, chunkVec4),
+  plastic_step_bwd_prep: withChunk(['plastic_step_bwd_prep', plasticStepBwdPrep], VEC4),
+  plastic_step_bwd_finish: withChunk(['plastic_step_bwd_finish', plasticStepBwdFinish], VEC4),
   ...(backwardSources as Record<BwdKernel, KernelSource>),
 };
 export type PlasticKernelName = keyof typeof PLASTIC_SOURCES;

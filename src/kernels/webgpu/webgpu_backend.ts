@@ -63,25 +63,28 @@ const BINARY_OPS: readonly BinaryOp[] = [
 
 /** unary.wgsl specialised for each op (see its header). */
 const UNARY_KERNELS = {} as Record<`unary_${UnaryOp}`, KernelSource>;
-UNARY_OPS.forEach((op, i) => (UNARY_KERNELS[`unary_${op}`] = { file: 'unary', source: unary, constants: { OP: i } }));
+UNARY_OPS.forEach((op, i) => (UNARY_KERNELS[`unary_${op}`] = { files: [{ file: 'unary.wgsl', text: unary }], constants: { OP: i } }));
+
+/** A kernel file followed by the files it appends (see KernelSource). */
+const withFiles = (...files: [string, string][]): KernelSource => ({ files: files.map(([file, text]) => ({ file: `${file}.wgsl`, text })) });
 
 const SOURCES = {
   adam,
   binary,
   copy,
   copy_strided,
-  cross_entropy: `${cross_entropy}\n${rowLogsumexp}`,
-  cross_entropy_bwd: `${cross_entropy_bwd}\n${rowLogsumexp}`,
+  cross_entropy: withFiles(['cross_entropy', cross_entropy], ['row_logsumexp', rowLogsumexp]),
+  cross_entropy_bwd: withFiles(['cross_entropy_bwd', cross_entropy_bwd], ['row_logsumexp', rowLogsumexp]),
   dropout,
   fill,
   gather_rows,
   matmul,
   matmul_vec4,
-  reduce: `${reduce}\n${chunkF32}`,
-  reduce_vec4: `${reduce}\n${chunkVec4}`,
+  reduce: withFiles(['reduce', reduce], ['chunk_f32', chunkF32]),
+  reduce_vec4: withFiles(['reduce', reduce], ['chunk_vec4', chunkVec4]),
   scatter_add_rows,
   sgd,
-  softmax: `${softmax}\n${rowLogsumexp}`,
+  softmax: withFiles(['softmax', softmax], ['row_logsumexp', rowLogsumexp]),
   where,
   ...UNARY_KERNELS,
   ...PLASTIC_SOURCES,
