@@ -74,7 +74,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let eb = group / p.col_groups;
   let cg = group % p.col_groups;
   if (eb >= p.episode_blocks) {
-    return; // whole workgroups only (the 2-D grid's spare ones): the barriers stay uniform
+    return; // the 2-D grid's spare workgroups (uniform: a per-lane return made this kernel slower)
   }
   let retro = RULE == RETROACTIVE;
   let c = cg * WGC + lane; // this lane's column (in Chunks)
