@@ -5,7 +5,7 @@
  *
  *   BACKPROPAMINE_DATA=<dir> npm run bench:table1 -- [--scale quick|paper|smoke] [--preset basic|awd]
  *       [--seeds N] [--cells lstm,hebbian,...] [--backend auto|webgpu|cpu] [--precision f32|f64]
- *       [--data DIR] [--resume]
+ *       [--fanout neuron|connection] [--data DIR] [--resume]
  *
  * The backend defaults to auto: WebGPU where an adapter exists (3-5x faster than the CPU backend at
  * the quick size here). On lavapipe, run scripts/setup.sh first: long WebGPU runs need the
@@ -15,7 +15,10 @@
  * valid/test on a prefix; its perplexities check the pipeline, not the paper's numbers. --scale paper
  * is the published setting (days to weeks here: for a real GPU). Each run checkpoints under
  * runs/table1-<preset>-<scale>/; --resume skips finished runs and continues interrupted ones.
- * Writes bench/results/table1-<preset>-<scale>.json and .md.
+ * Writes bench/results/table1-<preset>-<scale>.json and .md. --fanout connection gives the plastic
+ * LSTMs the paper's per-connection η and fan-out instead of the code's per neuron (parameter-matched;
+ * it runs the reference composition of primitive ops, which bench:kernels times at 4-7x the fused
+ * step at B = 30, N = 200), and adds "-connection" to those names.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -46,11 +49,15 @@ const { values: args } = parseArgs({
   options: {
     scale: { type: 'string', default: 'quick' }, preset: { type: 'string', default: 'basic' }, seeds: { type: 'string' },
     cells: { type: 'string' }, backend: { type: 'string', default: 'auto' }, precision: { type: 'string', default: 'f32' },
-    data: { type: 'string' }, resume: { type: 'boolean', default: false },
+    data: { type: 'string' }, resume: { type: 'boolean', default: false }, fanout: { type: 'string', default: 'neuron' },
   },
 });
 const scale = args.scale as LmScale;
 const preset = args.preset as LmPresetName;
+const fanout = args.fanout as 'neuron' | 'connection';
+if (!['neuron', 'connection'].includes(fanout)) throw new Error(`bench:table1: --fanout neuron|connection, got ${fanout}`);
+/** Run and result names: the preset, the scale, and the fan-out unless it is the code's. */
+const suffix = `${preset}-${scale}${fanout === 'connection' ? '-connection' : ''}`;
 if (!['quick', 'paper', 'smoke'].includes(scale) || !['basic', 'awd'].includes(preset)) {
   throw new Error(`bench:table1: --scale quick|paper|smoke and --preset basic|awd, got ${scale} and ${preset}`);
 }
@@ -78,7 +85,7 @@ interface RunResult {
   seconds: number;
 }
 
-const runDir = join('runs', `table1-${preset}-${scale}`);
+const runDir = join('runs', `table1-${suffix}`);
 mkdirSync(runDir, { recursive: true });
 const donePath = join(runDir, 'results.json');
 const done: RunResult[] = args.resume && existsSync(donePath) ? JSON.parse(readFileSync(donePath, 'utf8')) : [];
@@ -87,7 +94,7 @@ const started = performance.now();
 for (const cell of cells) {
   for (let seed = 1; seed <= seeds; seed++) {
     if (done.some((r) => r.cell === cell && r.seed === seed)) continue;
-    const opts = lmPreset({ preset, cell, scale, vocabSize: corpus.vocab.size, seed });
+    const opts = lmPreset({ preset, cell, scale, vocabSize: corpus.vocab.size, seed, fanout });
     const checkpointPath = join(runDir, `${cell}-s${seed}.safetensors`);
     const t0 = performance.now();
     const r = await trainLm({ vocabSize: corpus.vocab.size, train: corpus.train, valid: corpus.valid, test: corpus.test }, opts, {
@@ -129,8 +136,8 @@ printTable(table);
 const minutes = (performance.now() - started) / 60_000;
 console.log(`\n${minutes.toFixed(1)} min; runs and checkpoints in ${runDir}`);
 
-const name = `table1-${preset}-${scale}`;
-const opts = Object.fromEntries(cells.map((c) => [c, lmPreset({ preset, cell: c, scale, vocabSize: corpus.vocab.size, seed: 1 })]));
+const name = `table1-${suffix}`;
+const opts = Object.fromEntries(cells.map((c) => [c, lmPreset({ preset, cell: c, scale, vocabSize: corpus.vocab.size, seed: 1, fanout })]));
 const path = writeResults(name, { command, machine: machineInfo(device), standardCorpus: corpus.standard, minutes, table, runs: done, options: opts });
 const md = [`# ${table.title}`, '', `\`${command}\` on the ${device}, ${new Date().toISOString()}`, '', `| ${table.header.join(' | ')} |`, `|${table.header.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`), ''].join('\n');
 writeFileSync(path.replace(/\.json$/, '.md'), md);

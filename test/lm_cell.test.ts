@@ -6,7 +6,9 @@
  * - backward, on the float64 CPU: the whole language model on the fused plasticStep against the
  *   same model on plasticStepReference, and both (and the baseline LSTM) against central finite
  *   differences;
- * - the same model and gradients on the WebGPU backend (float32) against the float64 CPU.
+ * - the same model and gradients on the WebGPU backend (float32) against the float64 CPU;
+ * - the paper's per-connection η and fan-out (reference composition only) in all three, and the
+ *   errors that keep it off the fused kernels.
  */
 import { beforeAll, describe, expect, test } from 'vitest';
 import * as bp from '../src/autograd/index.js';
@@ -33,7 +35,7 @@ const sig = (x: number) => 1 / (1 + Math.exp(-x));
  * matrix is indexed [pre k, post j] and multiplies h_{t−1} from the left. Built from our parameters
  * by transposing w and α. Returns every h_t and the final Hebb (after the last step's update).
  */
-function authorsLayer(params: Record<string, Float64Array>, plasticity: LstmPlasticity, alphaFull: boolean, xs: number[][], n: number, inSize: number) {
+function authorsLayer(params: Record<string, Float64Array>, plasticity: LstmPlasticity, alphaFull: boolean, perConnection: boolean, xs: number[][], n: number, inSize: number) {
   const W = params['x2h.weight'], bx = params['x2h.bias'], U = params['h2h.weight'], bh = params['h2h.bias'];
   const wA = (k: number, j: number) => params.w[j * n + k];
   const alphaA = (k: number, j: number) => (alphaFull ? params.alpha[j * n + k] : params.alpha[j]);
@@ -53,17 +55,19 @@ function authorsLayer(params: Record<string, Float64Array>, plasticity: LstmPlas
     });
     const cNew = c.map((cj, j) => gate(1, j) * cj + gate(0, j) * ct[j]);
     const hNew = cNew.map((cj, j) => gate(2, j) * Math.tanh(cj));
-    // η_j: one scalar, or the fan-out of m = tanh(w_mod·h_t + b_mod)
-    let eta: number[];
-    if (plasticity === 'hebbian') eta = new Array<number>(n).fill(params.eta[0]);
+    // η(k, j): one scalar (or one per connection), or the fan-out of m = tanh(w_mod·h_t + b_mod)
+    // per postsynaptic neuron j (or per connection); per-connection parameters are ours, [post, pre].
+    const at = (j: number, k: number) => (perConnection ? j * n + k : j);
+    let eta: (k: number, j: number) => number;
+    if (plasticity === 'hebbian') eta = (k, j) => params.eta[perConnection ? j * n + k : 0];
     else {
       const m = Math.tanh(params['h2mod.bias'][0] + hNew.reduce((acc, v, q) => acc + params['h2mod.weight'][q] * v, 0));
-      eta = Array.from({ length: n }, (_, j) => params['modfanout.weight'][j] * m + params['modfanout.bias'][j]);
+      eta = (k, j) => params['modfanout.weight'][at(j, k)] * m + params['modfanout.bias'][at(j, k)];
     }
     for (let k = 0; k < n; k++) {
       for (let j = 0; j < n; j++) {
         const delta = h[k] * ct[j];
-        const inc = plasticity === 'retroactive' ? eta[j] * elig[k][j] : eta[j] * delta;
+        const inc = plasticity === 'retroactive' ? eta(k, j) * elig[k][j] : eta(k, j) * delta;
         hebb[k][j] = Math.min(2, Math.max(-2, hebb[k][j] + inc));
         if (plasticity === 'retroactive') elig[k][j] = (1 - params.etaet[0]) * elig[k][j] + params.etaet[0] * delta;
       }
@@ -77,26 +81,33 @@ function authorsLayer(params: Record<string, Float64Array>, plasticity: LstmPlas
 describe('PlasticLSTMLayer forward against the authors\' equations', () => {
   const [B, IN, N, T] = [2, 3, 4, 6];
   for (const plasticity of ['hebbian', 'neuromodulated', 'retroactive'] as const) {
-    for (const alpha of ['neuron', 'full'] as const) {
-      test(`${plasticity}, ${alpha} α: every h_t and the trace agree (clip ±2 active)`, async () => {
+    for (const [alpha, fanout] of [['neuron', 'neuron'], ['full', 'neuron'], ['full', 'connection']] as const) {
+      test(`${plasticity}, ${alpha} α, η per ${fanout}: every h_t and the trace agree (clip ±2 active)`, async () => {
         const rng = new bp.Rng(11);
-        const layer = new PlasticLSTMLayer({ inputSize: IN, hiddenSize: N, plasticity, alpha, rng });
+        const layer = new PlasticLSTMLayer({ inputSize: IN, hiddenSize: N, plasticity, alpha, fanout, rng });
         // Large α, η and fan-out, so that plasticity changes h and the ±2 clip engages.
         setParams(layer, rng, (name) => (name === 'alpha' ? 1.5 : name === 'etaet' ? 0.9 : name.startsWith('modfanout') ? 6 : 1.2));
-        if (layer.eta) bp.assign(layer.eta, { data: Float64Array.of(1.5), shape: [1] });
+        // η of 1.5, or per connection of either sign with |η| in [1, 2).
+        if (layer.eta) {
+          const etas = layer.eta.size === 1 ? [1.5] : draws(rng, layer.eta.size, 1).map((u) => Math.sign(u) + u);
+          bp.assign(layer.eta, { data: Float64Array.from(etas), shape: layer.eta.shape });
+        }
         const params = Object.fromEntries(await Promise.all(layer.namedParameters().map(async ([k, p]) => [k, Float64Array.from(await p.data())] as const)));
         const xs = draws(rng, T * B * IN, 1.5);
         const out = layer.forward(bp.tensor(xs, [T * B, IN]), T, layer.initialState(B), false);
-        // Our hebb holds the updates of steps 1..T−1; step T's is pending. Apply it to compare the final trace.
+        // Our hebb holds the updates of steps 1..T−1; step T's is pending. Apply it to compare the
+        // final trace (with the reference step: the fused update takes no per-connection η).
         const p = out.state.pending!;
-        const finalHebb = bp.hebbUpdate({ rule: plasticity === 'retroactive' ? 'retroactive' : 'hebbian', clipValue: 2 }, {
-          hebb: out.state.hebb!, elig: out.state.elig, pre: p.pre, post: p.post, mod: p.mod, eta: layer.etaet,
+        const cfg = { rule: plasticity === 'retroactive' ? 'retroactive' : 'hebbian', clipValue: 2 } as const;
+        const zero = bp.zeros([N, N]);
+        const finalHebb = bp.plasticStepReference(cfg, {
+          hebb: out.state.hebb!, elig: out.state.elig, pre: p.pre, post: p.post, mod: p.mod, eta: layer.etaet, x: p.pre, drive: p.pre, w: zero, alpha: zero,
         }).hebb;
         const ours = await out.output.data();
         const ourHebb = await finalHebb.data();
         let clipped = 0;
         for (let b = 0; b < B; b++) {
-          const ref = authorsLayer(params, plasticity, alpha === 'full', Array.from({ length: T }, (_, t) => xs.slice((t * B + b) * IN, (t * B + b + 1) * IN)), N, IN);
+          const ref = authorsLayer(params, plasticity, alpha === 'full', fanout === 'connection', Array.from({ length: T }, (_, t) => xs.slice((t * B + b) * IN, (t * B + b + 1) * IN)), N, IN);
           for (let t = 0; t < T; t++) for (let j = 0; j < N; j++) expect(ours[(t * B + b) * N + j]).toBeCloseTo(ref.hs[t][j], 12);
           for (let k = 0; k < N; k++) {
             for (let j = 0; j < N; j++) {
@@ -112,6 +123,23 @@ describe('PlasticLSTMLayer forward against the authors\' equations', () => {
   }
 });
 
+describe('per-connection η stays off the fused kernels', () => {
+  test('plasticStep and hebbUpdate name the modulation shape and the op that takes it; the layer refuses kernel fused', () => {
+    const [b, n] = [2, 3];
+    const v = bp.zeros([b, n]);
+    const h = bp.zeros([b, n, n]);
+    const mod = bp.zeros([b, n, n]);
+    const cfg = { rule: 'hebbian' } as const;
+    const args = { hebb: h, pre: v, post: v, mod, x: v, drive: v, w: bp.zeros([n, n]), alpha: bp.zeros([n, n]) };
+    expect(() => bp.plasticStep(cfg, args)).toThrow('plasticStep: a per-connection modulation [2,3,3] runs only in plasticStepReference');
+    expect(() => bp.hebbUpdate(cfg, { hebb: h, pre: v, post: v, mod })).toThrow('hebbUpdate: a per-connection modulation [2,3,3]');
+    expect(() => new PlasticLSTMLayer({ inputSize: 2, hiddenSize: n, plasticity: 'neuromodulated', fanout: 'connection', kernel: 'fused', rng: new bp.Rng(1) })).toThrow(
+      "fanout 'connection' needs kernel 'reference'",
+    );
+    bp.dispose([v, h, mod, args.w, args.alpha]);
+  });
+});
+
 // ---------------------------------------------------------------- gradients of the whole model
 
 const [V, E, N, B, T] = [5, 3, 4, 2, 3];
@@ -119,12 +147,17 @@ const [V, E, N, B, T] = [5, 3, 4, 2, 3];
 interface Variant {
   cell: LmCell;
   alpha: 'neuron' | 'full';
+  /** The paper's per-connection η and fan-out: the reference composition only. */
+  fanout?: 'connection';
 }
+
+/** The kernel a variant runs by default: the fused one, or the reference for a per-connection fan-out. */
+const ownKernel = (v: Variant) => (v.fanout === 'connection' ? 'reference' : 'fused');
 
 function makeModel(v: Variant, kernel: 'fused' | 'reference', checkpointEvery = 1): LanguageModel {
   const rng = new bp.Rng(5);
   const m = new LanguageModel({
-    vocabSize: V, embeddingSize: E, hiddenSize: N, numLayers: 2, tied: false, cell: v.cell, alpha: v.alpha, rng,
+    vocabSize: V, embeddingSize: E, hiddenSize: N, numLayers: 2, tied: false, cell: v.cell, alpha: v.alpha, fanout: v.fanout, rng,
     plastic: { kernel, checkpointEvery },
   });
   // Plasticity as large as the rest, with modulation of both signs.
@@ -141,8 +174,15 @@ function carriedState(v: Variant): LmState {
     c: t([B, N], 1.5),
     hebb: v.cell === 'lstm' ? null : t([B, N, N], 2.5),
     elig: v.cell === 'retroactive' ? t([B, N, N], 1) : null,
-    pending: v.cell === 'lstm' ? null : { pre: t([B, N], 0.9), post: t([B, N], 0.9), mod: v.cell === 'hebbian' ? t([1], 0.5) : t([B, N], 1.5) },
+    pending: v.cell === 'lstm' ? null : { pre: t([B, N], 0.9), post: t([B, N], 0.9), mod: pendingMod(v, t) },
   }));
+}
+
+/** The carried modulation: η or the fan-out's output, per neuron or per connection. */
+function pendingMod(v: Variant, t: (shape: number[], scale: number) => bp.Tensor): bp.Tensor {
+  const perConnection = v.fanout === 'connection';
+  if (v.cell === 'hebbian') return perConnection ? t([N, N], 0.5) : t([1], 0.5);
+  return perConnection ? t([B, N, N], 1.5) : t([B, N], 1.5);
 }
 
 const INPUTS = Int32Array.from([0, 3, 1, 4, 2, 2]);
@@ -215,15 +255,21 @@ const VARIANTS: Variant[] = [
   { cell: 'neuromodulated', alpha: 'neuron' },
   { cell: 'retroactive', alpha: 'full' },
   { cell: 'retroactive', alpha: 'neuron' },
+  { cell: 'hebbian', alpha: 'full', fanout: 'connection' },
+  { cell: 'neuromodulated', alpha: 'full', fanout: 'connection' },
+  { cell: 'retroactive', alpha: 'neuron', fanout: 'connection' },
 ];
+
+const variantName = (v: Variant) =>
+  v.cell === 'lstm' ? 'baseline LSTM' : `${v.cell}, ${v.alpha} α${v.fanout === 'connection' ? ', per-connection η' : ''}`;
 
 describe('language-model gradients (float64 CPU)', () => {
   for (const v of VARIANTS) {
-    const name = v.cell === 'lstm' ? 'baseline LSTM' : `${v.cell}, ${v.alpha} α`;
-    test(`${name}: analytic gradients match finite differences${v.cell === 'lstm' ? '' : '; fused = reference'}`, async () => {
-      const fused = makeModel(v, 'fused');
+    const compared = v.cell !== 'lstm' && ownKernel(v) === 'fused';
+    test(`${variantName(v)}: analytic gradients match finite differences${compared ? '; fused = reference' : ''}`, async () => {
+      const fused = makeModel(v, ownKernel(v));
       const a = await gradients(fused, v);
-      if (v.cell !== 'lstm') {
+      if (compared) {
         for (const [kernel, every] of [['reference', 1], ['fused', 2]] as const) {
           const other = makeModel(v, kernel, every);
           const b = await gradients(other, v);
@@ -251,10 +297,10 @@ describe('language-model gradients (float64 CPU)', () => {
 
 describeWebGPU('language-model gradients against the float64 CPU', (gpu, cpu) => {
   for (const v of VARIANTS) {
-    test(`${v.cell === 'lstm' ? 'baseline LSTM' : `${v.cell}, ${v.alpha} α`}: loss and every gradient agree (float32)`, async () => {
+    test(`${variantName(v)}: loss and every gradient agree (float32)`, async () => {
       const run = async (backend: typeof gpu) => {
         bp.setBackend(backend);
-        const m = makeModel(v, 'fused');
+        const m = makeModel(v, ownKernel(v));
         const r = await gradients(m, v);
         m.dispose();
         return r;

@@ -45,14 +45,16 @@ describe('parameter counts', () => {
     }
   });
 
-  test('the formula counts exactly what the models register, for every cell, α and tying', () => {
+  test('the formula counts exactly what the models register, for every cell, α, fan-out and tying', () => {
     for (const cell of LM_CELLS) {
       for (const alpha of ['neuron', 'full'] as const) {
         for (const tied of [false, true]) {
-          const size: LmSize = { vocabSize: 11, embeddingSize: 5, hiddenSize: 7, numLayers: 3, tied, cell, alpha };
-          const m = new LanguageModel({ ...size, rng: new bp.Rng(1) });
-          expect(m.parameters().reduce((a, p) => a + p.size, 0), JSON.stringify(size)).toBe(lmParameterCount(size));
-          m.dispose();
+          for (const fanout of ['neuron', 'connection'] as const) {
+            const size: LmSize = { vocabSize: 11, embeddingSize: 5, hiddenSize: 7, numLayers: 3, tied, cell, alpha, fanout };
+            const m = new LanguageModel({ ...size, rng: new bp.Rng(1) });
+            expect(m.parameters().reduce((a, p) => a + p.size, 0), JSON.stringify(size)).toBe(lmParameterCount(size));
+            m.dispose();
+          }
         }
       }
     }

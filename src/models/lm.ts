@@ -50,6 +50,8 @@ export interface LmSize {
   cell: LmCell;
   /** Plastic layers: 'neuron' (default) or 'full' α. */
   alpha?: 'neuron' | 'full';
+  /** Plastic layers: η per postsynaptic neuron ('neuron', the code, default) or per connection (the paper's text). */
+  fanout?: 'neuron' | 'connection';
 }
 
 export interface LmModelOptions extends LmSize {
@@ -85,8 +87,9 @@ export function layerSizes(s: LmSize): { input: number; hidden: number }[] {
 /**
  * Trainable parameters, as the layers register them: baseline layer 4N(in + N + 2) (the
  * authors' MYLSTM); plastic layer 4N(in + N) + 7N (gate biases of W_x and W_h, cell bias) + |α|,
- * plus η (1) or the modulator (N + 1) and fan-out (2N), plus η_et (1). Reproduces the AWD counts
- * of PAPER.md §2.3(b): 24,221,600 / 24,198,893 / 24,190,799.
+ * plus η (1) or the modulator (N + 1) and fan-out (2N), plus η_et (1); per connection, η is N²
+ * and the fan-out 2N². Reproduces the AWD counts of PAPER.md §2.3(b): 24,221,600 / 24,198,893 /
+ * 24,190,799.
  */
 export function lmParameterCount(s: LmSize): number {
   let count = s.vocabSize * s.embeddingSize + s.vocabSize; // embedding, decoder bias
@@ -98,7 +101,9 @@ export function lmParameterCount(s: LmSize): number {
       continue;
     }
     count += 4 * n * (input + n) + 7 * n + (s.alpha === 'full' ? n * n : n);
-    count += s.cell === 'hebbian' ? 1 : 3 * n + 1;
+    const perConnection = s.fanout === 'connection';
+    if (s.cell === 'hebbian') count += perConnection ? n * n : 1; // η
+    else count += n + 1 + 2 * (perConnection ? n * n : n); // modulator, fan-out
     if (s.cell === 'retroactive') count += 1;
   }
   return count;
@@ -164,7 +169,7 @@ export class LanguageModel extends Module {
     const layers = layerSizes(opts).map(({ input, hidden }): RecurrentLayer =>
       opts.cell === 'lstm'
         ? new LSTMLayer(input, hidden, rng)
-        : new PlasticLSTMLayer({ inputSize: input, hiddenSize: hidden, plasticity: opts.cell, alpha: opts.alpha, rng, ...opts.plastic }),
+        : new PlasticLSTMLayer({ inputSize: input, hiddenSize: hidden, plasticity: opts.cell, alpha: opts.alpha, fanout: opts.fanout, rng, ...opts.plastic }),
     );
     this.rnns = this.registerModule('rnns', new LayerList(layers));
     this.decoder = this.registerModule('decoder', new Decoder(opts.vocabSize, layers[layers.length - 1].hiddenSize, opts.tied, rng));

@@ -12,7 +12,10 @@
  * neuron ('neuromodulated', the code's modplasth2mod + fanout). 'retroactive' (Eqs. 4-5) puts
  * the same modulated η on an eligibility trace: Hebb ← clip(Hebb + η⊙E), E ← (1−η_et)E + η_et·Δ.
  * The code has no retroactive LSTM (PAPER.md §6): the per-neuron fan-out and a scalar η_et
- * (init 0.1, as sr/modul.py) are our choices.
+ * (init 0.1, as sr/modul.py) are our choices. With `fanout: 'connection'`, η is per connection as
+ * the paper's text has it for the basic LSTM (PAPER.md §2.3): an [N, N] learned η, or the fan-out
+ * η_ij = a_ij·m + b_ij (modfanout = Linear(1, N²)); the fused kernels take per-neuron modulation
+ * only, so that setting runs the reference composition.
  *
  * Layout: w, α and Hebb are [post, pre], the transpose of the authors' h_{t−1}ᵀ(w + α⊙Hebb) with
  * Hebb[pre, post]; per-neuron α is [N, 1] (theirs [1, 1, N]). Importing their weights means
@@ -22,7 +25,7 @@
  * carries that pending update (pre = h_{t−2}, post = c̃_{t−1}, mod of step t−1).
  */
 import {
-  add, Linear, Module, plasticStep, plasticStepReference, sigmoid, slice, tanh, tensor, TraceTape, uniform, zeros,
+  add, full, Linear, Module, plasticStep, plasticStepReference, reshape, sigmoid, slice, tanh, tensor, TraceTape, uniform, zeros,
   type PlasticConfig, type Rng, type Tensor,
 } from '../autograd/index.js';
 import { joinSteps, lstmUpdate, type LayerState, type RecurrentLayer } from './lstm.js';
@@ -35,6 +38,8 @@ export interface PlasticLSTMOptions {
   plasticity: LstmPlasticity;
   /** 'neuron': one α per postsynaptic neuron (the code's perneuron, default); 'full': one per connection. */
   alpha?: 'neuron' | 'full';
+  /** η per postsynaptic neuron ('neuron', the code, default) or per connection (the paper's text). */
+  fanout?: 'neuron' | 'connection';
   /** Hebb bound (default 2, the code's clipval). */
   clipValue?: number;
   /** w ~ U(±wInit) (default 0.01, the code). */
@@ -47,7 +52,10 @@ export interface PlasticLSTMOptions {
   etaetInit?: number;
   /** Backprop memory: keep every k-th trace of a segment and recompute the rest (default 1: keep all). */
   checkpointEvery?: number;
-  /** 'fused' (default) runs plasticStep; 'reference' the same math composed of primitive ops (tests). */
+  /**
+   * 'fused' runs plasticStep; 'reference' the same math composed of primitive ops (tests). Default
+   * 'fused', or 'reference' with the per-connection fan-out, which the fused kernels do not take.
+   */
   kernel?: 'fused' | 'reference';
   rng: Rng;
 }
@@ -68,6 +76,7 @@ export class PlasticLSTMLayer extends Module implements RecurrentLayer {
   readonly modfanout: Linear | null;
   readonly etaet: Tensor | null;
   readonly #cfg: PlasticConfig;
+  readonly #kernel: 'fused' | 'reference';
 
   constructor(readonly opts: PlasticLSTMOptions) {
     super();
@@ -81,9 +90,15 @@ export class PlasticLSTMLayer extends Module implements RecurrentLayer {
     this.w = this.registerParameter('w', uniform([n, n], -wInit, wInit, rng));
     this.alpha = this.registerParameter('alpha', uniform(opts.alpha === 'full' ? [n, n] : [n, 1], 0, alphaInit, rng));
     const modulated = plasticity !== 'hebbian';
-    this.eta = modulated ? null : this.registerParameter('eta', tensor([opts.etaInit ?? 0.01]));
+    const perConnection = opts.fanout === 'connection';
+    if (perConnection && opts.kernel === 'fused') {
+      throw new RangeError("PlasticLSTMLayer: fanout 'connection' needs kernel 'reference' (the fused kernels take per-neuron modulation)");
+    }
+    this.#kernel = opts.kernel ?? (perConnection ? 'reference' : 'fused');
+    const etaInit = opts.etaInit ?? 0.01;
+    this.eta = modulated ? null : this.registerParameter('eta', perConnection ? full([n, n], etaInit) : tensor([etaInit]));
     this.h2mod = modulated ? this.registerModule('h2mod', new Linear(n, 1, rng)) : null;
-    this.modfanout = modulated ? this.registerModule('modfanout', new Linear(1, n, rng)) : null;
+    this.modfanout = modulated ? this.registerModule('modfanout', new Linear(1, perConnection ? n * n : n, rng)) : null;
     this.etaet = plasticity === 'retroactive' ? this.registerParameter('etaet', tensor([opts.etaetInit ?? 0.1])) : null;
     this.#cfg = { rule: plasticity === 'retroactive' ? 'retroactive' : 'hebbian', clip: 'hard', clipValue: opts.clipValue ?? 2 };
   }
@@ -103,7 +118,7 @@ export class PlasticLSTMLayer extends Module implements RecurrentLayer {
     const n = this.hiddenSize;
     const batch = x.shape[0] / steps;
     const every = this.opts.checkpointEvery ?? 1;
-    const tape = train && every > 1 && this.opts.kernel !== 'reference' ? new TraceTape(every) : null;
+    const tape = train && every > 1 && this.#kernel === 'fused' ? new TraceTape(every) : null;
     const xproj = this.x2h.forward(x);
     let { h, c, hebb, elig, pending } = state;
     const hs: Tensor[] = [];
@@ -113,7 +128,7 @@ export class PlasticLSTMLayer extends Module implements RecurrentLayer {
       // Nothing is pending at the start of an epoch: Δ = 0 leaves the zero traces unchanged.
       const upd = pending ?? { pre: h, post: zeros([batch, n]), mod: zeros([1]) };
       const args = { hebb: hebb!, elig, ...upd, eta: this.etaet, x: h, drive: slice(xp, [0, 3 * n], [batch, n]), w: this.w, alpha: this.alpha };
-      const r = this.opts.kernel === 'reference' ? plasticStepReference(this.#cfg, args) : plasticStep(this.#cfg, args, tape);
+      const r = this.#kernel === 'reference' ? plasticStepReference(this.#cfg, args) : plasticStep(this.#cfg, args, tape);
       const hPrev = h;
       ({ h, c } = lstmUpdate(sig, r.h, c, n));
       [hebb, elig] = [r.hebb, r.elig];
@@ -123,9 +138,14 @@ export class PlasticLSTMLayer extends Module implements RecurrentLayer {
     return { output: joinSteps(hs), state: { h, c, hebb, elig, pending } };
   }
 
-  /** η of the update just computed: the scalar η, or the fan-out of m = tanh(w_mod·h_t + b) ([B, N]). */
+  /**
+   * η of the update just computed: the learned η ([1], or [N, N] per connection), or the fan-out
+   * of m = tanh(w_mod·h_t + b) ([B, N], or [B, N, N] per connection).
+   */
   #modulation(h: Tensor): Tensor {
     if (!this.h2mod) return this.eta!;
-    return this.modfanout!.forward(tanh(this.h2mod.forward(h)));
+    const eta = this.modfanout!.forward(tanh(this.h2mod.forward(h)));
+    const n = this.hiddenSize;
+    return this.opts.fanout === 'connection' ? reshape(eta, [h.shape[0], n, n]) : eta;
   }
 }

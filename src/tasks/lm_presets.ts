@@ -18,8 +18,9 @@
  * The basic model's code was not released (PAPER.md §6). Our choices: batch 20 and no dropout
  * (Zaremba's small model), the middle of the paper's grid for the rest (decay 0.33 from epoch 5,
  * init 0.1, L2 1e-5), test batch = validation batch = 10, per-connection α, and one learned η
- * for the non-modulated condition, as the authors' LSTM code does (the paper's per-connection η
- * and per-connection fan-out would need a per-connection modulation in the plastic kernels).
+ * for the non-modulated condition and a per-neuron fan-out, as the authors' LSTM code does;
+ * `fanout: 'connection'` gives the paper's per-connection η and fan-out (parameter-matched like
+ * the rest; it runs the reference composition, as the fused kernels take per-neuron modulation).
  */
 import { lmParameterCount, matchHiddenSize, type LmCell, type LmSize } from '../models/lm.js';
 import type { LmTrainOptions } from './lm_options.js';
@@ -61,6 +62,8 @@ export interface LmPresetArgs {
   scale: LmScale;
   vocabSize: number;
   seed: number;
+  /** η per postsynaptic neuron (default, the code) or per connection (the paper's text). */
+  fanout?: 'neuron' | 'connection';
 }
 
 /** The hidden size of `cell` under the parameter-matching protocol. */
@@ -77,7 +80,7 @@ export function lmPreset(a: LmPresetArgs): LmTrainOptions {
 function basic(a: LmPresetArgs): LmTrainOptions {
   const shape = BASIC_SHAPE[a.scale];
   const budget = BUDGET[a.scale];
-  const size = { ...shape, vocabSize: a.vocabSize, tied: false, cell: a.cell, alpha: 'full' as const };
+  const size = { ...shape, vocabSize: a.vocabSize, tied: false, cell: a.cell, alpha: 'full' as const, fanout: a.fanout };
   return {
     model: { ...size, hiddenSize: matchedHiddenSize(size, shape.hiddenSize), initScale: 0.1 },
     seed: a.seed,
@@ -105,7 +108,7 @@ function basic(a: LmPresetArgs): LmTrainOptions {
 function awd(a: LmPresetArgs): LmTrainOptions {
   const shape = AWD_SHAPE[a.scale];
   const paper = a.scale === 'paper';
-  const size = { ...shape, vocabSize: a.vocabSize, tied: true, cell: a.cell, alpha: 'neuron' as const };
+  const size = { ...shape, vocabSize: a.vocabSize, tied: true, cell: a.cell, alpha: 'neuron' as const, fanout: a.fanout };
   const hiddenSize = matchedHiddenSize(size, shape.hiddenSize);
   const budget = paper ? { epochs: 500, epochTokens: null, evalTokens: null } : BUDGET[a.scale];
   return {

@@ -32,7 +32,11 @@ export interface PlasticStepArgs {
   /** Presynaptic and postsynaptic activity of the pending update, [B, N]. */
   pre: Tensor;
   post: Tensor;
-  /** Modulation: [1] a learned η; [B, 1] one M(t) per episode; [B, N] per postsynaptic neuron (fan-out). */
+  /**
+   * Modulation: [1] a learned η; [B, 1] one M(t) per episode; [B, N] per postsynaptic neuron
+   * (fan-out); [N, N] or [B, N, N] per connection (the paper's text for the basic LSTM; only
+   * plasticStepReference takes it).
+   */
   mod: Tensor;
   /** Eligibility-trace rate η, [1] (retroactive only). */
   eta?: Tensor | null;
@@ -52,7 +56,10 @@ export interface PlasticStepResult {
   elig: Tensor | null;
 }
 
-function geometry(op: string, cfg: PlasticConfig, a: PlasticStepArgs, withCell: boolean): PlasticGeometry {
+/** The kernels' geometry, and the per-connection modulation that only the reference composition runs. */
+type StepGeometry = Omit<PlasticGeometry, 'modKind'> & { modKind: PlasticGeometry['modKind'] | 'connection' };
+
+function geometry(op: string, cfg: PlasticConfig, a: PlasticStepArgs, withCell: boolean): StepGeometry {
   const [batch, n] = a.pre.shape;
   const bad = (arg: string, want: string, t: Tensor) => new ShapeError(`${op}: ${arg} must be ${want}, got ${fmtShape(t.shape)}`);
   const is = (t: Tensor, s: number[]) => t.rank === s.length && t.shape.every((v, d) => v === s[d]);
@@ -64,8 +71,13 @@ function geometry(op: string, cfg: PlasticConfig, a: PlasticStepArgs, withCell: 
   const retro = cfg.rule === 'retroactive';
   if (retro && (!a.elig || !is(a.elig, [batch, n, n]))) throw new ShapeError(`${op}: the retroactive rule needs elig [${batch}, ${n}, ${n}], got ${a.elig ? fmtShape(a.elig.shape) : 'none'}`);
   if (retro && (!a.eta || a.eta.size !== 1)) throw new ShapeError(`${op}: the retroactive rule needs eta [1], got ${a.eta ? fmtShape(a.eta.shape) : 'none'}`);
-  const modKind = a.mod.size === 1 ? 'global' : a.mod.size === batch && a.mod.shape[0] === batch ? 'episode' : is(a.mod, [batch, n]) ? 'neuron' : null;
-  if (!modKind) throw bad('mod', `[1], [${batch}, 1] or [${batch}, ${n}]`, a.mod);
+  const modKind =
+    a.mod.size === 1 ? 'global'
+    : a.mod.size === batch && a.mod.shape[0] === batch ? 'episode'
+    : is(a.mod, [batch, n]) ? 'neuron'
+    : is(a.mod, [n, n]) || is(a.mod, [batch, n, n]) ? 'connection'
+    : null;
+  if (!modKind) throw bad('mod', `[1], [${batch}, 1], [${batch}, ${n}], [${n}, ${n}] or [${batch}, ${n}, ${n}]`, a.mod);
   let alphaKind: PlasticGeometry['alphaKind'] = 'full';
   if (withCell) {
     if (!is(a.w, [n, n])) throw bad('w', `[${n}, ${n}]`, a.w);
@@ -76,6 +88,14 @@ function geometry(op: string, cfg: PlasticConfig, a: PlasticStepArgs, withCell: 
   const clipValue = cfg.clipValue ?? 1;
   if (!(clipValue > 0)) throw new RangeError(`${op}: clipValue must be > 0, got ${clipValue}`);
   return { batch, n, rule: cfg.rule, clip: cfg.clip ?? 'hard', clipValue, modKind, alphaKind };
+}
+
+/** The geometry of a fused kernel call, which takes no per-connection modulation. */
+function kernelGeometry(op: string, g: StepGeometry, mod: Tensor): PlasticGeometry {
+  if (g.modKind === 'connection') {
+    throw new ShapeError(`${op}: a per-connection modulation ${fmtShape(mod.shape)} runs only in plasticStepReference (the fused kernels take [1], [B, 1] or [B, N])`);
+  }
+  return { ...g, modKind: g.modKind };
 }
 
 // Input order of the ops below; elig and eta come last and are absent unless retroactive.
@@ -215,7 +235,7 @@ const plasticStepDef: OpDef<StepAttrs> = {
  * Pass a `tape` (with `t` its step count) to checkpoint traces instead of storing all of them.
  */
 export function plasticStep(cfg: PlasticConfig, args: PlasticStepArgs, tape: TraceTape | null = null): PlasticStepResult {
-  const g = geometry('plasticStep', cfg, args, true);
+  const g = kernelGeometry('plasticStep', geometry('plasticStep', cfg, args, true), args.mod);
   const t = tape ? tape.next() : 0;
   const [h, hebb, elig] = runOp(plasticStepDef, inputList(args, g.rule === 'retroactive'), { g, tape, t });
   return { h, hebb, elig: elig ?? null };
@@ -237,7 +257,7 @@ const hebbUpdateDef: OpDef<{ g: PlasticGeometry }> = {
  */
 export function hebbUpdate(cfg: PlasticConfig, args: Omit<PlasticStepArgs, 'x' | 'drive' | 'w' | 'alpha'>): { hebb: Tensor; elig: Tensor | null } {
   const full = { ...args, x: args.pre, drive: args.pre, w: args.pre, alpha: args.pre };
-  const g = geometry('hebbUpdate', cfg, full, false);
+  const g = kernelGeometry('hebbUpdate', geometry('hebbUpdate', cfg, full, false), args.mod);
   const inputs = [args.hebb, args.pre, args.post, args.mod];
   if (g.rule === 'retroactive') inputs.push(args.elig!, args.eta!);
   const [hebb, elig] = runOp(hebbUpdateDef, inputs, { g });
@@ -251,7 +271,8 @@ export function hebbUpdate(cfg: PlasticConfig, args: Omit<PlasticStepArgs, 'x' |
 export function plasticStepReference(cfg: PlasticConfig, a: PlasticStepArgs): PlasticStepResult {
   const g = geometry('plasticStepReference', cfg, a, true);
   const c = g.clipValue;
-  const m = reshape(a.mod, g.modKind === 'global' ? [1, 1, 1] : g.modKind === 'episode' ? [g.batch, 1, 1] : [g.batch, g.n, 1]);
+  const modShape = { global: [1, 1, 1], episode: [g.batch, 1, 1], neuron: [g.batch, g.n, 1], connection: [a.mod.rank === 2 ? 1 : g.batch, g.n, g.n] };
+  const m = reshape(a.mod, modShape[g.modKind]);
   const delta = mul(unsqueeze(a.post, 2), unsqueeze(a.pre, 1)); // Δ[b,i,j] = post_i·pre_j
   const bound = (h: Tensor, d: Tensor): Tensor => {
     if (g.clip === 'none') return add(h, d);
