@@ -13,7 +13,10 @@
  * Without an adapter the suite is skipped, unless BACKPROPAMINE_REQUIRE_WEBGPU=1 makes that fail.
  */
 import { expect, test } from 'vitest';
+import { add, dispose, PlasticRNN, Rng, setBackend, sum, tensor, tidy } from '../src/index.js';
 import { plasticStep } from '../src/autograd/ops/plastic.js';
+import { PLASTIC_SOURCES, PLASTIC_STORAGE_BUFFERS } from '../src/kernels/webgpu/plastic.js';
+import { createWebGPUBackend } from '../src/kernels/webgpu/webgpu_backend.js';
 import type { Backend, Buf, PlasticGeometry, PlasticKernels, PlasticStepInputs } from '../src/kernels/backend.js';
 import { describeWebGPU, getTestBackends } from './helpers/backends.js';
 import { assertClose, FORWARD_TOL, GRAD_TOL, makeRng, type Tolerance } from './helpers/check_op.js';
@@ -278,5 +281,52 @@ describeWebGPU('plastic kernels', (backend, cpuBackend) => {
     expect(() => gpu.hebbUpdate({ ...g, n: 0 }, inp.hebb, null, inp.pre, inp.post, inp.mod, null)).toThrow('hebbUpdate: geometry n must be a positive integer, got 0');
     expect(() => gpu.plasticStepBackward({ ...g, clipValue: -1 }, inp, inp.x, null, null, null)).toThrow('plasticStepBackward: clipValue must be a positive finite number, got -1');
     expect(() => gpu.plasticStepBackward(g, inp, buf(3), null, null, null)).toThrow('plasticStepBackward: h holds 3 elements, needs 8');
+  });
+});
+
+describeWebGPU('plastic kernels on a device with fewer storage buffers per stage', (backend) => {
+  test('PLASTIC_STORAGE_BUFFERS is the most storage buffers a plastic kernel binds', () => {
+    const counts = Object.values(PLASTIC_SOURCES).map((s) => (typeof s === 'string' ? s : s.files.map((f) => f.text).join('\n')).match(/var<storage,/g)!.length);
+    expect(Math.max(...counts)).toBe(PLASTIC_STORAGE_BUFFERS);
+  });
+
+  test("with WebGPU's default 8 the fused kernels are off and say why; a PlasticRNN episode runs the reference composition to the same loss and gradients", async () => {
+    const small = (await createWebGPUBackend({ limits: 'default' }))!;
+    try {
+      expect(small.gpu.limits.maxStorageBuffersPerShaderStage).toBeLessThan(PLASTIC_STORAGE_BUFFERS);
+      expect([small.fusedPlastic, backend.fusedPlastic]).toEqual([false, true]);
+      const g: PlasticGeometry = { batch: 1, n: 4, rule: 'hebbian', clip: 'hard', clipValue: 1, modKind: 'global', alphaKind: 'full' };
+      const buf = small.upload([0.5]);
+      expect(() => small.hebbUpdate(g, buf, null, buf, buf, buf, null)).toThrow(/hebbUpdate: the fused plastic kernels bind 15 storage buffers per shader stage and this device offers 8/);
+      small.free(buf);
+      const episode = async (device: Backend) => {
+        setBackend(device);
+        const net = new PlasticRNN({ inputSize: 3, hiddenSize: 8, numActions: 2, plasticity: 'retroactive', rng: new Rng(3) });
+        const x = tensor(Array.from({ length: 2 * 3 }, (_, i) => Math.sin(i + 1)), [2, 3]);
+        const loss = tidy(() => {
+          let s = net.initialState(2);
+          let l = sum(x);
+          for (let t = 0; t < 5; t++) {
+            const o = net.step(x, s);
+            s = o.state;
+            l = add(l, add(sum(o.logits), sum(o.value)));
+          }
+          l.backward();
+          return l;
+        });
+        const grads = await Promise.all(net.parameters().map((p) => p.grad!.data()));
+        const value = await loss.item();
+        dispose([loss, x]);
+        net.dispose();
+        return { value, grads };
+      };
+      const fused = await episode(backend);
+      const reference = await episode(small);
+      expect(reference.value).toBeCloseTo(fused.value, 4);
+      fused.grads.forEach((g, k) => assertClose(`parameter ${k}`, reference.grads[k], g, GRAD_TOL));
+    } finally {
+      setBackend(backend);
+      small.destroy();
+    }
   });
 });

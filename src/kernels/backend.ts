@@ -180,6 +180,12 @@ export interface PlasticStepGrads {
 export interface Backend extends PlasticKernels {
   readonly name: 'webgpu' | 'cpu';
   readonly precision: 'f32' | 'f64';
+  /**
+   * Whether the fused plastic kernels (PlasticKernels) run here: false on a WebGPU device with
+   * fewer storage buffers per shader stage than they bind. The models then run the reference
+   * composition of primitive ops.
+   */
+  readonly fusedPlastic: boolean;
 
   // ---- memory ----
   /** A buffer of `n` elements with unspecified contents. */

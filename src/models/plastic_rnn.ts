@@ -9,7 +9,7 @@
  * one write of P per step); the state carries that pending update.
  */
 import {
-  add, Linear, matmul, Module, plasticStep, plasticStepReference, tanh, tensor, TraceTape, uniform, zeros,
+  add, getBackend, Linear, matmul, Module, plasticStep, plasticStepReference, tanh, tensor, TraceTape, uniform, zeros,
   type ClipKind, type PlasticConfig, type Rng, type Tensor,
 } from '../autograd/index.js';
 
@@ -45,7 +45,10 @@ export interface PlasticRNNOptions {
    * their math; kept so state dicts and parameter counts match that code). `maze/batch.py` has none.
    */
   unusedEta?: boolean;
-  /** 'fused' (default) runs the plastic kernels; 'reference' the same math composed of primitive ops. */
+  /**
+   * 'fused' runs the plastic kernels; 'reference' the same math composed of primitive ops. Default:
+   * 'fused' where the backend runs it (Backend.fusedPlastic), else 'reference'.
+   */
   kernel?: 'fused' | 'reference';
   rng: Rng;
 }
@@ -106,6 +109,11 @@ export class PlasticRNN extends Module {
     this.#checkpointEvery = opts.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY;
   }
 
+  /** The plastic step's kernel: the option, or the fused one where the backend runs it. */
+  #kernel(): 'fused' | 'reference' {
+    return this.opts.kernel ?? (getBackend().fusedPlastic ? 'fused' : 'reference');
+  }
+
   get hiddenSize(): number {
     return this.opts.hiddenSize;
   }
@@ -119,7 +127,7 @@ export class PlasticRNN extends Module {
       hebb: plastic ? zeros([batch, n, n]) : null,
       elig: this.#cfg?.rule === 'retroactive' ? zeros([batch, n, n]) : null,
       pending: null,
-      tape: plastic && this.#checkpointEvery > 1 ? new TraceTape(this.#checkpointEvery) : null,
+      tape: plastic && this.#checkpointEvery > 1 && this.#kernel() === 'fused' ? new TraceTape(this.#checkpointEvery) : null,
     };
   }
 
@@ -135,7 +143,7 @@ export class PlasticRNN extends Module {
       // At the first step nothing is pending: Δ = 0 leaves the zero trace unchanged.
       const pending = state.pending ?? { pre: state.h, post: state.h, mod: zeros([1]) };
       const args = { hebb: hebb!, elig, ...pending, eta: this.etaet, x: state.h, drive, w: this.w, alpha: this.alpha! };
-      const r = this.opts.kernel === 'reference' ? plasticStepReference(this.#cfg, args) : plasticStep(this.#cfg, args, state.tape);
+      const r = this.#kernel() === 'reference' ? plasticStepReference(this.#cfg, args) : plasticStep(this.#cfg, args, state.tape);
       // With checkpointing the consumed traces are freed now (the tape keeps what backward needs),
       // or a tidy around the episode would hold every step's trace until it ends.
       if (state.tape) {

@@ -117,6 +117,7 @@ function checkIndices(op: string, idx: Int32Array, rows: number): void {
 
 export class CpuBackend implements Backend {
   readonly name = 'cpu';
+  readonly fusedPlastic = true;
   #bytesInUse = 0;
   #numBuffers = 0;
   readonly #bytesPerElement: number;

@@ -28,6 +28,11 @@ export interface DeviceOptions {
    */
   gpu?: GPU;
   powerPreference?: GPUPowerPreference;
+  /**
+   * 'adapter' (default) requests the adapter's limits; 'default' keeps WebGPU's defaults (8
+   * storage buffers per shader stage), as a conservative browser adapter offers.
+   */
+  limits?: 'adapter' | 'default';
 }
 
 export class GpuDevice {
@@ -59,7 +64,7 @@ export class GpuDevice {
     const adapter = await gpu.requestAdapter({ powerPreference: opts.powerPreference });
     if (!adapter) return null;
     const requiredLimits: Record<string, number> = {};
-    for (const name of REQUESTED_LIMITS) requiredLimits[name] = adapter.limits[name];
+    if (opts.limits !== 'default') for (const name of REQUESTED_LIMITS) requiredLimits[name] = adapter.limits[name];
     return new GpuDevice(gpu, await adapter.requestDevice({ requiredLimits }));
   }
 

@@ -97,6 +97,9 @@ export const PLASTIC_SOURCES = {
 };
 export type PlasticKernelName = keyof typeof PLASTIC_SOURCES;
 
+/** The most storage buffers a plastic kernel binds (plastic_step_bwd.wgsl); a test checks it. */
+export const PLASTIC_STORAGE_BUFFERS = 15;
+
 /** What the plastic kernels need from the backend that records them. */
 export interface PlasticRecorder {
   /** For the small reductions that finish the backward. */

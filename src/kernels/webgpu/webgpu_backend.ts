@@ -29,7 +29,7 @@ import { BindGroupCache } from './bind_groups.js';
 import { BufferPool, DEFAULT_POOL_LIMITS, sizeClass, type PoolLimits } from './buffer_pool.js';
 import { GpuDevice, type DeviceOptions } from './device.js';
 import { compileKernels, paramsLayout, type Kernel, type KernelSource } from './pipelines.js';
-import { PLASTIC_SOURCES, WebGPUPlastic } from './plastic.js';
+import { PLASTIC_SOURCES, PLASTIC_STORAGE_BUFFERS, WebGPUPlastic } from './plastic.js';
 import { checkBroadcast, checkCount, checkIndices, checkShape, checkView, groupRows, mergeDims } from './prepare.js';
 import { UniformRing, type ParamsWriter } from './uniform_ring.js';
 import adam from '../../../shaders/adam.wgsl';
@@ -87,9 +87,8 @@ const SOURCES = {
   softmax: withFiles(['softmax', softmax], ['row_logsumexp', rowLogsumexp]),
   where,
   ...UNARY_KERNELS,
-  ...PLASTIC_SOURCES,
 };
-type KernelName = keyof typeof SOURCES;
+type KernelName = keyof typeof SOURCES | keyof typeof PLASTIC_SOURCES;
 const REDUCE_OPS: readonly ReduceOp[] = ['sum', 'max'];
 
 /** Threads per workgroup: WG in common.wgsl. */
@@ -128,7 +127,10 @@ export async function createWebGPUBackend(opts: WebGPUBackendOptions = {}): Prom
   if (!gpu) return null;
   try {
     const params = paramsLayout(gpu.device);
-    const kernels = await compileKernels(gpu.device, SOURCES, params);
+    // The plastic kernels bind more storage buffers than WebGPU's default 8 (browsers offer 8-16):
+    // without them the models run the reference composition (Backend.fusedPlastic).
+    const plastic = gpu.limits.maxStorageBuffersPerShaderStage >= PLASTIC_STORAGE_BUFFERS;
+    const kernels: Map<KernelName, Kernel> = await compileKernels(gpu.device, plastic ? { ...SOURCES, ...PLASTIC_SOURCES } : SOURCES, params);
     return new WebGPUBackend(gpu, kernels, params, opts);
   } catch (error) {
     gpu.destroy();
@@ -139,6 +141,7 @@ export async function createWebGPUBackend(opts: WebGPUBackendOptions = {}): Prom
 export class WebGPUBackend implements Backend {
   readonly name = 'webgpu';
   readonly precision = 'f32';
+  readonly fusedPlastic: boolean;
   /** The device, for benchmarks and tests that time or compile on it. */
   readonly gpu: GpuDevice;
   readonly #device: GPUDevice;
@@ -177,6 +180,7 @@ export class WebGPUBackend implements Backend {
     this.#ring = new UniformRing(this.#device, params, UNIFORM_SLOTS);
     this.#bindGroups = new BindGroupCache(this.#device);
     this.#placeholder = this.#device.createBuffer({ label: 'placeholder', size: 256, usage: GPUBufferUsage.STORAGE });
+    this.fusedPlastic = kernels.has('plastic_step_bwd_prep');
   }
 
   // ---------------------------------------------------------------- memory
@@ -563,15 +567,23 @@ export class WebGPUBackend implements Backend {
   // ---------------------------------------------------------------- plastic kernels (plastic.ts)
 
   hebbUpdate(g: PlasticGeometry, hebb: Buf, elig: Buf | null, pre: Buf, post: Buf, mod: Buf, eta: Buf | null): { hebb: Buf; elig: Buf | null } {
-    return this.#plastic.hebbUpdate(g, hebb, elig, pre, post, mod, eta);
+    return this.#fused('hebbUpdate').hebbUpdate(g, hebb, elig, pre, post, mod, eta);
   }
 
   plasticStep(g: PlasticGeometry, inp: PlasticStepInputs): { h: Buf; hebb: Buf; elig: Buf | null } {
-    return this.#plastic.plasticStep(g, inp);
+    return this.#fused('plasticStep').plasticStep(g, inp);
   }
 
   plasticStepBackward(g: PlasticGeometry, inp: PlasticStepInputs, h: Buf, dh: Buf | null, dhebb: Buf | null, delig: Buf | null): PlasticStepGrads {
-    return this.#plastic.plasticStepBackward(g, inp, h, dh, dhebb, delig);
+    return this.#fused('plasticStepBackward').plasticStepBackward(g, inp, h, dh, dhebb, delig);
+  }
+
+  #fused(op: string): WebGPUPlastic {
+    if (!this.fusedPlastic) {
+      const have = this.#device.limits.maxStorageBuffersPerShaderStage;
+      throw new Error(`${op}: the fused plastic kernels bind ${PLASTIC_STORAGE_BUFFERS} storage buffers per shader stage and this device offers ${have}; run the reference composition (kernel: 'reference')`);
+    }
+    return this.#plastic;
   }
 
   // ---------------------------------------------------------------- internals
