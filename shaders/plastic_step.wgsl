@@ -15,18 +15,21 @@
 // 7 drive, 8 w (Chunk), 9 alpha (Chunk), 10 alpha_row (read); 11 h, 12 hebb_out, 13 elig_out
 // (read_write). elig, elig_out and eta are placeholders unless the rule is retroactive.
 // Group 1: 0 p.
-// Grid: one thread per row (b, i). A workgroup holds WG rows of one episode: b derives from the
-// workgroup id alone, so pre[b] and x[b] are read at addresses uniform across the workgroup.
-// row_groups·B workgroups, 2-D grid.
+// Grid: one thread per row i of EB episodes, which loads w[i, j] and α[i, j] once for all of them
+// (the B=30, N=200 hebbian forward ran 1.15-1.3x faster on lavapipe than with one episode per
+// thread). A workgroup holds WG rows of one episode block: the episodes derive from the workgroup
+// id alone, so pre[b] and x[b] are read at addresses uniform across the workgroup.
+// row_groups·ceil(B / EB) workgroups, 2-D grid.
 
 override RULE: u32 = HEBBIAN;
 override CELL: bool = true;
+const EB: u32 = 4u; // episodes per thread: EPISODES_PER_THREAD in plastic.ts
 
 struct Params {
   batch: u32,
   n: u32,
   nc: u32,
-  row_groups: u32, // workgroups per episode: ceil(N / WG)
+  row_groups: u32, // workgroups per episode block: ceil(N / WG)
   alpha_full: u32,
   alpha_stride: u32,
   mod_b: u32,
@@ -55,41 +58,66 @@ struct Params {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
   let group = wid.y * nwg.x + wid.x;
-  let b = group / p.row_groups;
+  let eb = group / p.row_groups;
   let i = (group % p.row_groups) * WG + lid;
-  if (b >= p.batch || i >= p.n) {
+  if (eb * EB >= p.batch || i >= p.n) {
     return;
   }
-  let row = b * p.n + i;
-  let m = modulation[b * p.mod_b + i * p.mod_i];
-  let post_i = post[row];
-  let a = row_decay(RULE, m, post_i);
   let retro = RULE == RETROACTIVE;
   let eta_e = select(0.0, eta[0], retro);
-  let k0 = row * p.nc; // this row of the traces
-  let v0 = b * p.nc; // row b of pre and x
   let w0 = i * p.nc; // row i of w and alpha
   let alpha_i = alpha_row[i * p.alpha_stride];
-  var acc = Chunk(0.0);
-  for (var j = 0u; j < p.nc; j++) {
-    let pre_j = pre[v0 + j];
-    var d = m * post_i * pre_j;
-    if (retro) {
-      let e = elig[k0 + j];
-      d = m * e;
-      elig_out[k0 + j] = (1.0 - eta_e) * e + eta_e * post_i * pre_j;
+  // Per episode of the block: the row's factors and the cell's sum. Loops run to the constant EB
+  // (and skip episodes past B) so that they unroll and these arrays live in registers.
+  var m = array<f32, EB>();
+  var post_i = array<f32, EB>();
+  var a = array<f32, EB>();
+  var acc = array<Chunk, EB>();
+  for (var e = 0u; e < EB; e++) {
+    let b = eb * EB + e;
+    if (b < p.batch) {
+      m[e] = modulation[b * p.mod_b + i * p.mod_i];
+      post_i[e] = post[b * p.n + i];
+      a[e] = row_decay(RULE, m[e], post_i[e]);
     }
-    let h_new = trace_update(hebb[k0 + j], d, a, p.soft_k, p.clip).h;
-    hebb_out[k0 + j] = h_new;
+  }
+  for (var j = 0u; j < p.nc; j++) {
+    // w and α of this connection, loaded once for the block's episodes.
+    var w_ij = Chunk(0.0);
+    var alpha_ij = Chunk(alpha_i);
     if (CELL) {
-      var alpha_ij = Chunk(alpha_i);
+      w_ij = w[w0 + j];
       if (p.alpha_full == 1u) {
         alpha_ij = alpha[w0 + j];
       }
-      acc += (w[w0 + j] + alpha_ij * h_new) * x[v0 + j];
+    }
+    for (var e = 0u; e < EB; e++) {
+      let b = eb * EB + e;
+      if (b >= p.batch) {
+        break;
+      }
+      let k = (b * p.n + i) * p.nc + j;
+      let pre_j = pre[b * p.nc + j];
+      var d = m[e] * post_i[e] * pre_j;
+      if (retro) {
+        let el = elig[k];
+        d = m[e] * el;
+        elig_out[k] = (1.0 - eta_e) * el + eta_e * post_i[e] * pre_j;
+      }
+      let h_new = trace_update(hebb[k], d, a[e], p.soft_k, p.clip).h;
+      hebb_out[k] = h_new;
+      if (CELL) {
+        acc[e] += (w_ij + alpha_ij * h_new) * x[b * p.nc + j];
+      }
     }
   }
   if (CELL) {
-    h[row] = stable_tanh(vec4<f32>(drive[row] + hsum(acc))).x;
+    for (var e = 0u; e < EB; e++) {
+      let b = eb * EB + e;
+      if (b < p.batch) {
+        let row = b * p.n + i;
+        h[row] = stable_tanh(vec4<f32>(drive[row] + hsum(acc[e]))).x;
+      }
+    }
   }
 }

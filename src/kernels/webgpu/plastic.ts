@@ -116,6 +116,8 @@ export interface PlasticRecorder {
 const WG = 64;
 /** Episodes of one workgroup of plastic_step_bwd.wgsl (its EB). */
 const EPISODES_PER_GROUP = 4;
+/** Episodes of one thread of plastic_step.wgsl (its EB). */
+const EPISODES_PER_THREAD = 4;
 /** The clip bound that means "unbounded": finite, so that the clamp and its bound test stay plain arithmetic. */
 const UNBOUNDED = 3e38;
 
@@ -313,7 +315,7 @@ export class WebGPUPlastic implements PlasticKernels {
       .run(
         `plastic_${withCell ? 'step' : 'update'}${l.variant}_${RULES[l.rule]}`,
         [t.hebb, t.elig ?? t.hebb, t.pre, t.post, t.mod, t.eta ?? t.mod, ...cell, h, hebb.buffer, eligOut.buffer],
-        rowGroups * l.batch,
+        rowGroups * Math.ceil(l.batch / EPISODES_PER_THREAD),
       )
       .u32(l.batch, l.n, l.nc, rowGroups, l.alphaFull ? 1 : 0, l.alphaStride, l.modB, l.modI)
       .f32(l.softK, l.clip);
