@@ -2,8 +2,9 @@
  * Compiling WGSL kernels into compute pipelines, with errors that name the file and line.
  *
  * Every kernel is `common.wgsl`, its own file and any files appended to it (shared helpers, the
- * Chunk type), joined by newlines; compile errors name the file and line they fall in. Binding layouts are explicit
- * (an 'auto' layout cannot have dynamic offsets, DESIGN.md field notes) and follow one convention:
+ * Chunk type), joined by newlines; compile errors name the file and line they fall in. Binding
+ * layouts are explicit (an 'auto' layout cannot have dynamic offsets, DESIGN.md field notes) and
+ * follow one convention:
  * group 0 holds storage buffers, read-only ones declared `var<storage, read>` and outputs
  * `var<storage, read_write>`; group 1 binding 0 is the `Params` uniform, addressed by a dynamic
  * offset into the uniform ring. The storage bindings are read from the source's declarations, so
