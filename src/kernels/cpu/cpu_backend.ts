@@ -226,7 +226,7 @@ export class CpuBackend implements Backend {
   matmul(a: Buf, b: Buf, g: MatmulGeometry, bias?: Buf | null): Buf {
     const as = this.#get(a);
     const bs = this.#get(b);
-    const bs0 = bias ? this.#get(bias) : null;
+    const biasValues = bias ? this.#get(bias) : null;
     const { batch, m, k, n } = g;
     const out = this.#new(batch * m * n);
     // A[i, p] sits at i·sam + p·sak within its batch matrix; likewise B[p, j].
@@ -237,7 +237,7 @@ export class CpuBackend implements Backend {
       const b0 = bi * g.bBatchStride;
       for (let i = 0; i < m; i++) {
         for (let j = 0; j < n; j++) {
-          let acc = bs0 ? bs0[j] : 0;
+          let acc = biasValues ? biasValues[j] : 0;
           for (let p = 0; p < k; p++) acc += as[a0 + i * sam + p * sak] * bs[b0 + p * sbk + j * sbn];
           out.data[(bi * m + i) * n + j] = acc;
         }
