@@ -10,7 +10,7 @@
 //   dx[b, j]   = Σ_i (w[i, j] + α[i, j]·H')·dz_i;   dpre[b, j] = Σ_i u·k_i
 //   row sums over j of (S1, S2, S3, S4) = (u·pre_j, s2, dE'·E, H'·x_j), s2 = gd·E if retroactive,
 //   else G·H: each lane stores its Chunk's shares with store_shares (plastic_shares_*.wgsl), ns
-//   floats per (row, Chunk) in row_part, whose rows are padded with zero shares to whole vec4s
+//   floats per (row, Chunk) in row_part
 //   dalpha_part[eb, i, j] = Σ_{b in episode block eb} dz_i·H'·x_j       (full alpha only)
 // (dw = Σ_b dz_i·x_j needs no trace: the host takes it as a matmul.)
 // Why this tiling: lanes are columns. Each lane walks every row of its EB episodes, so the column
@@ -20,7 +20,7 @@
 // float atomics: adding the shares in workgroup memory needs barriers, which made this kernel 1.7x
 // slower on lavapipe, so they go to memory for the finish pass.
 // Shapes (row-major, f32): traces [B, N, N]; pre, x [B, N]; w, alpha [N, N]; coef [B·N, 2] vec4;
-// dx, dpre [B, N]; row_part [B, N, ncp, ns]; dalpha_part [episode_blocks, N, N].
+// dx, dpre [B, N]; row_part [B, N, nc, ns]; dalpha_part [episode_blocks, N, N].
 // Indices into Chunk arrays count Chunks (nc = N / CW per row).
 // Bindings: group 0: 0 hebb, 1 elig, 2 dhebb (dH'), 3 delig (dE'), 4 pre, 5 x, 6 w, 7 alpha,
 // 8 coef (read); 9 dhebb_out, 10 delig_out, 11 dx, 12 dpre, 13 dalpha_part, 14 row_part
@@ -43,7 +43,6 @@ struct Params {
   episode_blocks: u32, // ceil(B / EB)
   alpha_full: u32,
   ns: u32, // floats per (row, Chunk) in row_part: 4, or for hebbian 1 (full alpha) or 2
-  ncp: u32, // shares per row in row_part: nc padded so that a row is whole vec4s (ncp·ns % 4 = 0)
   has_dhebb: u32,
   has_delig: u32,
   soft_k: f32, // the soft clip's 1/c, else 0
@@ -143,12 +142,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
           u = de;
           s2 = gd * e_old;
         }
-        store_shares(row * p.ncp + c, vec4<f32>(hsum(u * pre_c[e]), hsum(s2), hsum(de * e_old), hsum(upd.h * x_c[e])), p.ns);
+        store_shares(k, vec4<f32>(hsum(u * pre_c[e]), hsum(s2), hsum(de * e_old), hsum(upd.h * x_c[e])), p.ns);
         dx_acc[e] += (w_ic + alpha_ij * upd.h) * dz;
         dpre_acc[e] += u * c1.x;
         dalpha_acc += dz * upd.h * x_c[e];
-      } else if (RULE == HEBBIAN && c < p.ncp && b < p.batch) {
-        store_shares((b * p.n + i) * p.ncp + c, vec4<f32>(0.0), p.ns); // the row's padding
       }
     }
     if (column && p.alpha_full == 1u) {

@@ -9,8 +9,9 @@
 // where a is the rule's row factor (plastic_common.wgsl): ∂a/∂m = 0, −1, −post² and
 // ∂a/∂post = 0, 0, −2·m·post for hebbian, decay, oja. dmod, deta and dalpha are per row; the host
 // reduces them to the shapes of mod, eta and alpha.
-// Shapes: row_part [B·N, row4] vec4; coef [B·N, 2] vec4; every output [B, N].
-// Bindings: group 0: 0 row_part, 1 coef (read); 2 dpost, 3 dmod, 4 deta, 5 dalpha (read_write).
+// Shapes: row_part [B·N, nc, ns]; coef [B·N, 2] vec4; every output [B, N].
+// Bindings: group 0: 0 row_part (as vec4s), 1 row_part (the same buffer, as floats), 2 coef (read);
+// 3 dpost, 4 dmod, 5 deta, 6 dalpha (read_write).
 // deta is written only if retroactive, dalpha only if alpha_full = 0 (otherwise they are
 // placeholders). Group 1: 0 p.
 // Grid: one thread per row (B·N threads), 2-D grid of WG-thread workgroups.
@@ -18,18 +19,19 @@
 struct Params {
   batch: u32,
   n: u32,
-  row4: u32, // vec4s per row of row_part
+  nc: u32, // shares per row
   ns: u32, // floats per share
   rule: u32,
   alpha_full: u32,
 }
 
 @group(0) @binding(0) var<storage, read> row_part: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> coef: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read_write> dpost: array<f32>;
-@group(0) @binding(3) var<storage, read_write> dmod: array<f32>;
-@group(0) @binding(4) var<storage, read_write> deta: array<f32>;
-@group(0) @binding(5) var<storage, read_write> dalpha: array<f32>;
+@group(0) @binding(1) var<storage, read> row_part_f32: array<f32>;
+@group(0) @binding(2) var<storage, read> coef: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read_write> dpost: array<f32>;
+@group(0) @binding(4) var<storage, read_write> dmod: array<f32>;
+@group(0) @binding(5) var<storage, read_write> deta: array<f32>;
+@group(0) @binding(6) var<storage, read_write> dalpha: array<f32>;
 @group(1) @binding(0) var<uniform> p: Params;
 
 @compute @workgroup_size(WG)
@@ -40,19 +42,17 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     return;
   }
   var s = vec4<f32>(0.0);
-  var v = vec4<f32>(0.0);
-  for (var q = 0u; q < p.row4; q++) {
-    v += row_part[t * p.row4 + q];
-  }
-  switch p.ns {
-    case 4u: {
-      s = v; // (S1, S2, S3, S4)
+  if (p.ns == 4u) {
+    for (var c = 0u; c < p.nc; c++) {
+      s += row_part[t * p.nc + c];
     }
-    case 2u: {
-      s = vec4<f32>(v.x + v.z, 0.0, 0.0, v.y + v.w); // (S1, S4, S1, S4)
-    }
-    default: {
-      s.x = hsum(v); // four S1
+  } else {
+    for (var c = 0u; c < p.nc; c++) {
+      let r0 = (t * p.nc + c) * p.ns;
+      s.x += row_part_f32[r0];
+      if (p.ns == 2u) {
+        s.w += row_part_f32[r0 + 1u];
+      }
     }
   }
   let c0 = coef[2u * t];

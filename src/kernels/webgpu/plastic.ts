@@ -7,7 +7,7 @@
  * Backward, `plasticStepBackward`:
  *   1. plastic_step_bwd_prep    per-row coefficients (dz, m, ...) and ddrive             [B, N]
  *   2. plastic_step_bwd         the one pass over the traces: reads H, dH' (E, dE'), writes dH (dE),
- *                               dx and dpre, each lane's shares of the row sums [B·N, ncp, ns] and
+ *                               dx and dpre, each lane's shares of the row sums [B·N, nc, ns] and
  *                               dalpha partials [B/EB, N, N] (a lane per column, EB episodes per
  *                               workgroup)
  *   3. plastic_step_bwd_finish  dpost and the per-row dmod, deta, dalpha                   [B, N]
@@ -255,10 +255,7 @@ export class WebGPUPlastic implements PlasticKernels {
     // Floats per share of the row sums (plastic_shares_*.wgsl): 4, or for hebbian S1 (and S4 unless
     // alpha is full).
     const ns = g.rule !== 'hebbian' ? 4 : l.alphaFull ? 1 : 2;
-    // Shares per row, padded so that a row is whole vec4s: the finish pass reads vec4s. Lanes
-    // cover nc rounded up to their workgroup size, so the padding's lanes exist and write zeros.
-    const ncp = Math.ceil(l.nc / (4 / ns)) * (4 / ns);
-    const rowPart = temp(rows * ncp * ns);
+    const rowPart = temp(rows * l.nc * ns);
     const dalphaPart = l.alphaFull ? out(episodeBlocks * n * n) : temp(1);
     this.#rec
       .run(
@@ -269,7 +266,7 @@ export class WebGPUPlastic implements PlasticKernels {
         ],
         colGroups * episodeBlocks,
       )
-      .u32(batch, n, l.nc, colGroups, episodeBlocks, l.alphaFull ? 1 : 0, ns, ncp, dHebbIn ? 1 : 0, dEligIn ? 1 : 0)
+      .u32(batch, n, l.nc, colGroups, episodeBlocks, l.alphaFull ? 1 : 0, ns, dHebbIn ? 1 : 0, dEligIn ? 1 : 0)
       .f32(l.softK, l.clip);
 
     // 3. the per-row gradients
@@ -278,8 +275,12 @@ export class WebGPUPlastic implements PlasticKernels {
     const detaRow = l.retro ? out(rows) : temp(1);
     const dalphaRow = l.alphaFull ? temp(1) : out(rows);
     this.#rec
-      .run('plastic_step_bwd_finish', [rowPart.buffer, coef.buffer, dpost.buffer, dmodRow.buffer, detaRow.buffer, dalphaRow.buffer], Math.ceil(rows / WG))
-      .u32(batch, n, (ncp * ns) / 4, ns, l.rule, l.alphaFull ? 1 : 0);
+      .run(
+        'plastic_step_bwd_finish',
+        [rowPart.buffer, rowPart.buffer, coef.buffer, dpost.buffer, dmodRow.buffer, detaRow.buffer, dalphaRow.buffer],
+        Math.ceil(rows / WG),
+      )
+      .u32(batch, n, l.nc, ns, l.rule, l.alphaFull ? 1 : 0);
 
     // 4. reductions to the shapes of w, alpha, mod and eta
     const be = this.#rec.backend;
