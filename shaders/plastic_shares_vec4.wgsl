@@ -1,7 +1,7 @@
 // plastic_shares_vec4.wgsl: how plastic_step_bwd.wgsl stores a lane's shares of the row sums
-// (S1, S2, S3, S4) for every rule but hebbian: one vec4 per (row, Chunk), so ns = 4. One vec4
-// store costs less than three or four float stores on lavapipe. plastic.ts appends this file or
-// plastic_shares_f32.wgsl to the kernel, by rule.
+// (S1, S2, S3, S4) for every rule but hebbian: one vec4 per (row, Chunk), so ns = 4, at the slot
+// of the trace Chunk it comes from. One vec4 store cost less than three float stores on lavapipe
+// (retroactive). plastic.ts appends this file or plastic_shares_f32.wgsl to the kernel, by rule.
 
 @group(0) @binding(14) var<storage, read_write> row_part: array<vec4<f32>>;
 
