@@ -13,7 +13,7 @@
  * Without an adapter the suite is skipped, unless BACKPROPAMINE_REQUIRE_WEBGPU=1 makes that fail.
  */
 import { expect, test } from 'vitest';
-import { add, dispose, PlasticRNN, Rng, setBackend, sum, tensor, tidy } from '../src/index.js';
+import { add, dispose, hebbUpdate, PlasticRNN, Rng, setBackend, sum, tensor, tidy } from '../src/index.js';
 import { plasticStep } from '../src/autograd/ops/plastic.js';
 import { PLASTIC_SOURCES, PLASTIC_STORAGE_BUFFERS } from '../src/kernels/webgpu/plastic.js';
 import { createWebGPUBackend } from '../src/kernels/webgpu/webgpu_backend.js';
@@ -290,7 +290,7 @@ describeWebGPU('plastic kernels on a device with fewer storage buffers per stage
     expect(Math.max(...counts)).toBe(PLASTIC_STORAGE_BUFFERS);
   });
 
-  test("with WebGPU's default 8 the fused kernels are off and say why; a PlasticRNN episode runs the reference composition to the same loss and gradients", async () => {
+  test("with WebGPU's default 8 the fused kernels are off and say why; a PlasticRNN episode and hebbUpdate run the reference composition to the same results", async () => {
     const small = (await createWebGPUBackend({ limits: 'default' }))!;
     try {
       expect(small.gpu.limits.maxStorageBuffersPerShaderStage).toBeLessThan(PLASTIC_STORAGE_BUFFERS);
@@ -324,6 +324,21 @@ describeWebGPU('plastic kernels on a device with fewer storage buffers per stage
       const reference = await episode(small);
       expect(reference.value).toBeCloseTo(fused.value, 4);
       fused.grads.forEach((g, k) => assertClose(`parameter ${k}`, reference.grads[k], g, GRAD_TOL));
+      // hebbUpdate (no gradient) falls back too, and frees what it composed.
+      const update = async (device: Backend) => {
+        setBackend(device);
+        const t = (n: number, f: number) => tensor(Array.from({ length: n }, (_, i) => Math.sin(f * (i + 1))), n === 1 ? [1] : n === 2 ? [2, 1] : n === 8 ? [2, 4] : [2, 4, 4]);
+        const args = { hebb: t(32, 1), elig: t(32, 2), pre: t(8, 3), post: t(8, 4), mod: t(2, 5), eta: t(1, 6) };
+        const inUse = device.memory().bytesInUse;
+        const r = hebbUpdate({ rule: 'retroactive', clipValue: 0.5 }, args);
+        const out = [await r.hebb.data(), await r.elig!.data()];
+        dispose([r.hebb, r.elig!]);
+        expect(device.memory().bytesInUse).toBe(inUse);
+        dispose(Object.values(args));
+        return out;
+      };
+      const [want, got] = [await update(backend), await update(small)];
+      want.forEach((w, k) => assertClose(['hebb', 'elig'][k], got[k], w, FORWARD_TOL));
     } finally {
       setBackend(backend);
       small.destroy();

@@ -182,8 +182,8 @@ export interface Backend extends PlasticKernels {
   readonly precision: 'f32' | 'f64';
   /**
    * Whether the fused plastic kernels (PlasticKernels) run here: false on a WebGPU device with
-   * fewer storage buffers per shader stage than they bind. The models then run the reference
-   * composition of primitive ops.
+   * fewer storage buffers per shader stage than they bind. The plasticStep and hebbUpdate ops then
+   * run the reference composition of primitive ops.
    */
   readonly fusedPlastic: boolean;
 

@@ -25,7 +25,7 @@
  * carries that pending update (pre = h_{t−2}, post = c̃_{t−1}, mod of step t−1).
  */
 import {
-  add, full, getBackend, Linear, Module, plasticStep, plasticStepReference, reshape, sigmoid, slice, tanh, tensor, TraceTape, uniform, zeros,
+  add, full, Linear, Module, plasticStep, plasticStepReference, reshape, sigmoid, slice, tanh, tensor, TraceTape, uniform, zeros,
   type PlasticConfig, type Rng, type Tensor,
 } from '../autograd/index.js';
 import { joinSteps, lstmUpdate, type LayerState, type RecurrentLayer } from './lstm.js';
@@ -53,9 +53,9 @@ export interface PlasticLSTMOptions {
   /** Backprop memory: keep every k-th trace of a segment and recompute the rest (default 1: keep all). */
   checkpointEvery?: number;
   /**
-   * 'fused' runs plasticStep; 'reference' the same math composed of primitive ops (tests). Default
-   * 'fused' where the backend runs it (Backend.fusedPlastic), and 'reference' with the
-   * per-connection fan-out, which the fused kernels do not take.
+   * 'fused' runs plasticStep (the plastic kernels where the backend runs them,
+   * Backend.fusedPlastic); 'reference' the same math composed of primitive ops. Default 'fused',
+   * or 'reference' with the per-connection fan-out, which the fused kernels do not take.
    */
   kernel?: 'fused' | 'reference';
   rng: Rng;
@@ -77,7 +77,7 @@ export class PlasticLSTMLayer extends Module implements RecurrentLayer {
   readonly modfanout: Linear | null;
   readonly etaet: Tensor | null;
   readonly #cfg: PlasticConfig;
-  readonly #kernelOption: 'fused' | 'reference' | undefined;
+  readonly #kernel: 'fused' | 'reference';
 
   constructor(readonly opts: PlasticLSTMOptions) {
     super();
@@ -95,7 +95,7 @@ export class PlasticLSTMLayer extends Module implements RecurrentLayer {
     if (perConnection && opts.kernel === 'fused') {
       throw new RangeError("PlasticLSTMLayer: fanout 'connection' needs kernel 'reference' (the fused kernels take per-neuron modulation)");
     }
-    this.#kernelOption = opts.kernel ?? (perConnection ? 'reference' : undefined);
+    this.#kernel = opts.kernel ?? (perConnection ? 'reference' : 'fused');
     const etaInit = opts.etaInit ?? 0.01;
     this.eta = modulated ? null : this.registerParameter('eta', perConnection ? full([n, n], etaInit) : tensor([etaInit]));
     this.h2mod = modulated ? this.registerModule('h2mod', new Linear(n, 1, rng)) : null;
@@ -119,8 +119,7 @@ export class PlasticLSTMLayer extends Module implements RecurrentLayer {
     const n = this.hiddenSize;
     const batch = x.shape[0] / steps;
     const every = this.opts.checkpointEvery ?? 1;
-    const kernel = this.#kernelOption ?? (getBackend().fusedPlastic ? 'fused' : 'reference');
-    const tape = train && every > 1 && kernel === 'fused' ? new TraceTape(every) : null;
+    const tape = train && every > 1 && this.#kernel === 'fused' ? new TraceTape(every) : null;
     const xproj = this.x2h.forward(x);
     let { h, c, hebb, elig, pending } = state;
     const hs: Tensor[] = [];
@@ -130,7 +129,7 @@ export class PlasticLSTMLayer extends Module implements RecurrentLayer {
       // Nothing is pending at the start of an epoch: Δ = 0 leaves the zero traces unchanged.
       const upd = pending ?? { pre: h, post: zeros([batch, n]), mod: zeros([1]) };
       const args = { hebb: hebb!, elig, ...upd, eta: this.etaet, x: h, drive: slice(xp, [0, 3 * n], [batch, n]), w: this.w, alpha: this.alpha };
-      const r = kernel === 'reference' ? plasticStepReference(this.#cfg, args) : plasticStep(this.#cfg, args, tape);
+      const r = this.#kernel === 'reference' ? plasticStepReference(this.#cfg, args) : plasticStep(this.#cfg, args, tape);
       const hPrev = h;
       ({ h, c } = lstmUpdate(sig, r.h, c, n));
       [hebb, elig] = [r.hebb, r.elig];

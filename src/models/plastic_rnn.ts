@@ -9,7 +9,7 @@
  * one write of P per step); the state carries that pending update.
  */
 import {
-  add, getBackend, Linear, matmul, Module, plasticStep, plasticStepReference, tanh, tensor, TraceTape, uniform, zeros,
+  add, Linear, matmul, Module, plasticStep, plasticStepReference, tanh, tensor, TraceTape, uniform, zeros,
   type ClipKind, type PlasticConfig, type Rng, type Tensor,
 } from '../autograd/index.js';
 
@@ -46,8 +46,8 @@ export interface PlasticRNNOptions {
    */
   unusedEta?: boolean;
   /**
-   * 'fused' runs the plastic kernels; 'reference' the same math composed of primitive ops. Default:
-   * 'fused' where the backend runs it (Backend.fusedPlastic), else 'reference'.
+   * 'fused' (default) runs plasticStep, which takes the plastic kernels where the backend runs them
+   * (Backend.fusedPlastic); 'reference' the same math composed of primitive ops.
    */
   kernel?: 'fused' | 'reference';
   rng: Rng;
@@ -109,11 +109,6 @@ export class PlasticRNN extends Module {
     this.#checkpointEvery = opts.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY;
   }
 
-  /** The plastic step's kernel: the option, or the fused one where the backend runs it. */
-  #kernel(): 'fused' | 'reference' {
-    return this.opts.kernel ?? (getBackend().fusedPlastic ? 'fused' : 'reference');
-  }
-
   get hiddenSize(): number {
     return this.opts.hiddenSize;
   }
@@ -127,7 +122,7 @@ export class PlasticRNN extends Module {
       hebb: plastic ? zeros([batch, n, n]) : null,
       elig: this.#cfg?.rule === 'retroactive' ? zeros([batch, n, n]) : null,
       pending: null,
-      tape: plastic && this.#checkpointEvery > 1 && this.#kernel() === 'fused' ? new TraceTape(this.#checkpointEvery) : null,
+      tape: plastic && this.#checkpointEvery > 1 ? new TraceTape(this.#checkpointEvery) : null,
     };
   }
 
@@ -143,7 +138,7 @@ export class PlasticRNN extends Module {
       // At the first step nothing is pending: Δ = 0 leaves the zero trace unchanged.
       const pending = state.pending ?? { pre: state.h, post: state.h, mod: zeros([1]) };
       const args = { hebb: hebb!, elig, ...pending, eta: this.etaet, x: state.h, drive, w: this.w, alpha: this.alpha! };
-      const r = this.#kernel() === 'reference' ? plasticStepReference(this.#cfg, args) : plasticStep(this.#cfg, args, state.tape);
+      const r = this.opts.kernel === 'reference' ? plasticStepReference(this.#cfg, args) : plasticStep(this.#cfg, args, state.tape);
       // With checkpointing the consumed traces are freed now (the tape keeps what backward needs),
       // or a tidy around the episode would hold every step's trace until it ends.
       if (state.tape) {

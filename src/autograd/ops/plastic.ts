@@ -10,8 +10,8 @@
 import type { ClipKind, PlasticGeometry, PlasticRule } from '../../kernels/backend.js';
 import { fmtShape, ShapeError } from '../errors.js';
 import { runOp, type OpDef } from '../graph.js';
-import { keep } from '../scope.js';
-import { Storage, Tensor } from '../tensor.js';
+import { keep, noGrad, tidy } from '../scope.js';
+import { getBackend, Storage, Tensor } from '../tensor.js';
 import { add, affine, clamp, mul, relu, sub, tanh } from './elementwise.js';
 import { matmul } from './matmul.js';
 import { reshape, squeeze, unsqueeze } from './movement.js';
@@ -235,6 +235,8 @@ const plasticStepDef: OpDef<StepAttrs> = {
  * Pass a `tape` (with `t` its step count) to checkpoint traces instead of storing all of them.
  */
 export function plasticStep(cfg: PlasticConfig, args: PlasticStepArgs, tape: TraceTape | null = null): PlasticStepResult {
+  // Without the fused kernels (Backend.fusedPlastic): the same math from primitive ops.
+  if (!getBackend().fusedPlastic) return plasticStepReference(cfg, args);
   const g = kernelGeometry('plasticStep', geometry('plasticStep', cfg, args, true), args.mod);
   const t = tape ? tape.next() : 0;
   const [h, hebb, elig] = runOp(plasticStepDef, inputList(args, g.rule === 'retroactive'), { g, tape, t });
@@ -257,19 +259,24 @@ const hebbUpdateDef: OpDef<{ g: PlasticGeometry }> = {
  */
 export function hebbUpdate(cfg: PlasticConfig, args: Omit<PlasticStepArgs, 'x' | 'drive' | 'w' | 'alpha'>): { hebb: Tensor; elig: Tensor | null } {
   const full = { ...args, x: args.pre, drive: args.pre, w: args.pre, alpha: args.pre };
-  const g = kernelGeometry('hebbUpdate', geometry('hebbUpdate', cfg, full, false), args.mod);
+  const geo = geometry('hebbUpdate', cfg, full, false);
+  // Without the fused kernels (Backend.fusedPlastic): the reference update, its intermediates freed.
+  if (!getBackend().fusedPlastic) {
+    const [hebb, elig] = noGrad(() => tidy(() => {
+      const u = referenceUpdate(geo, args);
+      return [u.hebb, u.elig];
+    }));
+    return { hebb: hebb!, elig };
+  }
+  const g = kernelGeometry('hebbUpdate', geo, args.mod);
   const inputs = [args.hebb, args.pre, args.post, args.mod];
   if (g.rule === 'retroactive') inputs.push(args.elig!, args.eta!);
   const [hebb, elig] = runOp(hebbUpdateDef, inputs, { g });
   return { hebb, elig: elig ?? null };
 }
 
-/**
- * The same math as `plasticStep`, composed of primitive ops (materialising Δ and w + α⊙H'):
- * the reference the fused kernels are checked against, forward and backward.
- */
-export function plasticStepReference(cfg: PlasticConfig, a: PlasticStepArgs): PlasticStepResult {
-  const g = geometry('plasticStepReference', cfg, a, true);
+/** The trace update (H, E) → (H', E') of plasticStepReference, composed of primitive ops. */
+function referenceUpdate(g: StepGeometry, a: Omit<PlasticStepArgs, 'x' | 'drive' | 'w' | 'alpha'>): { hebb: Tensor; elig: Tensor | null } {
   const c = g.clipValue;
   const modShape = { global: [1, 1, 1], episode: [g.batch, 1, 1], neuron: [g.batch, g.n, 1], connection: [a.mod.rank === 2 ? 1 : g.batch, g.n, g.n] };
   const m = reshape(a.mod, modShape[g.modKind]);
@@ -303,6 +310,16 @@ export function plasticStepReference(cfg: PlasticConfig, a: PlasticStepArgs): Pl
       break;
     }
   }
+  return { hebb, elig };
+}
+
+/**
+ * The same math as `plasticStep`, composed of primitive ops (materialising Δ and w + α⊙H'):
+ * the reference the fused kernels are checked against, forward and backward.
+ */
+export function plasticStepReference(cfg: PlasticConfig, a: PlasticStepArgs): PlasticStepResult {
+  const g = geometry('plasticStepReference', cfg, a, true);
+  const { hebb, elig } = referenceUpdate(g, a);
   const alpha = reshape(a.alpha, g.alphaKind === 'full' ? [g.n, g.n] : g.alphaKind === 'neuron' ? [g.n, 1] : [1, 1]);
   const weff = add(a.w, mul(alpha, hebb)); // [B, N, N]
   const h = tanh(add(a.drive, squeeze(matmul(weff, unsqueeze(a.x, 2)), 2)));
