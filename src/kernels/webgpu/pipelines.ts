@@ -30,7 +30,18 @@ export interface SourceFile {
   readonly text: string;
 }
 
+/** A kernel's files from (name without `.wgsl`, text) pairs, the kernel's own first. */
+export function wgslFiles(...files: [name: string, text: string][]): SourceFile[] {
+  return files.map(([name, text]) => ({ file: `${name}.wgsl`, text }));
+}
+
 const STORAGE_DECL = /@group\(0\)\s*@binding\((\d+)\)\s*var<storage,\s*(read|read_write)>/g;
+
+/** Storage buffers a kernel binds, counted from its declarations (see the header). */
+export function storageBufferCount(source: KernelSource): number {
+  const code = typeof source === 'string' ? source : source.files.map((f) => f.text).join('\n');
+  return code.match(STORAGE_DECL)?.length ?? 0;
+}
 
 /** The layout of group 1: the Params uniform, at a dynamic offset into the uniform ring. */
 export function paramsLayout(device: GPUDevice): GPUBindGroupLayout {

@@ -18,7 +18,7 @@
  * other N. The rule math lives once, in plastic_common.wgsl, appended to every plastic kernel.
  */
 import type { Backend, Buf, PlasticGeometry, PlasticKernels, PlasticRule, PlasticStepGrads, PlasticStepInputs } from '../backend.js';
-import type { KernelSource, SourceFile } from './pipelines.js';
+import { storageBufferCount, wgslFiles, type KernelSource, type SourceFile } from './pipelines.js';
 import type { ParamsWriter } from './uniform_ring.js';
 import plasticCommon from '../../../shaders/plastic_common.wgsl';
 import chunkF32 from '../../../shaders/chunk_f32.wgsl';
@@ -37,7 +37,7 @@ import chunkVec4 from '../../../shaders/chunk_vec4.wgsl';
  * get the vec4 Chunk.
  */
 const withChunk = (kernel: [string, string], chunk: Chunk, ...extra: [string, string][]): { files: SourceFile[] } => ({
-  files: [kernel, ['plastic_common', plasticCommon], chunk, ...extra].map(([file, text]) => ({ file: `${file}.wgsl`, text })),
+  files: wgslFiles(kernel, ['plastic_common', plasticCommon], chunk, ...extra),
 });
 type Chunk = [file: string, text: string];
 const VEC4: Chunk = ['chunk_vec4', chunkVec4];
@@ -97,8 +97,8 @@ export const PLASTIC_SOURCES = {
 };
 export type PlasticKernelName = keyof typeof PLASTIC_SOURCES;
 
-/** The most storage buffers a plastic kernel binds (plastic_step_bwd.wgsl); a test checks it. */
-export const PLASTIC_STORAGE_BUFFERS = 15;
+/** The most storage buffers a plastic kernel binds (15, plastic_step_bwd.wgsl): devices with fewer skip them. */
+export const PLASTIC_STORAGE_BUFFERS = Math.max(...Object.values<KernelSource>(PLASTIC_SOURCES).map(storageBufferCount));
 
 /** What the plastic kernels need from the backend that records them. */
 export interface PlasticRecorder {

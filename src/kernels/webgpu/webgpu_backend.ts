@@ -28,7 +28,7 @@ import {
 import { BindGroupCache } from './bind_groups.js';
 import { BufferPool, DEFAULT_POOL_LIMITS, sizeClass, type PoolLimits } from './buffer_pool.js';
 import { GpuDevice, type DeviceOptions } from './device.js';
-import { compileKernels, paramsLayout, type Kernel, type KernelSource } from './pipelines.js';
+import { compileKernels, paramsLayout, wgslFiles, type Kernel, type KernelSource } from './pipelines.js';
 import { PLASTIC_SOURCES, PLASTIC_STORAGE_BUFFERS, WebGPUPlastic } from './plastic.js';
 import { checkBroadcast, checkCount, checkIndices, checkShape, checkView, groupRows, mergeDims } from './prepare.js';
 import { UniformRing, type ParamsWriter } from './uniform_ring.js';
@@ -63,10 +63,10 @@ const BINARY_OPS: readonly BinaryOp[] = [
 
 /** unary.wgsl specialised for each op (see its header). */
 const UNARY_KERNELS = {} as Record<`unary_${UnaryOp}`, KernelSource>;
-UNARY_OPS.forEach((op, i) => (UNARY_KERNELS[`unary_${op}`] = { files: [{ file: 'unary.wgsl', text: unary }], constants: { OP: i } }));
+UNARY_OPS.forEach((op, i) => (UNARY_KERNELS[`unary_${op}`] = { files: wgslFiles(['unary', unary]), constants: { OP: i } }));
 
 /** A kernel file followed by the files it appends (see KernelSource). */
-const withFiles = (...files: [string, string][]): KernelSource => ({ files: files.map(([file, text]) => ({ file: `${file}.wgsl`, text })) });
+const withFiles = (...files: [string, string][]): KernelSource => ({ files: wgslFiles(...files) });
 
 const SOURCES = {
   adam,
