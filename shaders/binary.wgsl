@@ -1,5 +1,6 @@
-// binary.wgsl: out[i] = op(a[ia], b[ib]) for the BinaryOp numbered `op` (order of BINARY_OPS in
-// webgpu_backend.ts), with scalar parameters p0, p1 (clamp_grad's bounds).
+// binary.wgsl: out[i] = op(a[ia], b[ib]) for the BinaryOp numbered OP (order of BINARY_OPS in
+// webgpu_backend.ts), with scalar parameters p0, p1 (clamp_grad's bounds). OP is an override
+// constant, one pipeline per op, as in unary.wgsl (a uniform switch on the op cost 1.5x there).
 // Modes, chosen on the host:
 //   0 SAME:      a, b and out have the same shape: ia = ib = i, whole vec4s.
 //   1 A_SCALAR:  a holds one element, b has out's shape.
@@ -17,9 +18,10 @@
 // Bindings: group 0: 0 a (vec4, read), 1 b (vec4, read), 2 out (vec4, read_write). Group 1: 0 p.
 // Grid: ceil(n / (4·VEC4S_PER_THREAD)) threads, each computing vec4s of out a grid-stride apart; 2-D grid.
 
+override OP: u32;
+
 struct Params {
   n: u32,
-  op: u32,
   mode: u32,
   rank: u32,
   p0: f32,
@@ -37,7 +39,7 @@ struct Params {
 fn apply(x: vec4<f32>, y: vec4<f32>) -> vec4<f32> {
   let zero = vec4<f32>(0.0);
   let one = vec4<f32>(1.0);
-  switch p.op {
+  switch OP {
     case 0u: { return x + y; }
     case 1u: { return x - y; }
     case 2u: { return x * y; }

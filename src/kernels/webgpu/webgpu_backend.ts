@@ -65,12 +65,15 @@ const BINARY_OPS: readonly BinaryOp[] = [
 const UNARY_KERNELS = {} as Record<`unary_${UnaryOp}`, KernelSource>;
 UNARY_OPS.forEach((op, i) => (UNARY_KERNELS[`unary_${op}`] = { files: wgslFiles(['unary', unary]), constants: { OP: i } }));
 
+/** binary.wgsl specialised for each op (see its header). */
+const BINARY_KERNELS = {} as Record<`binary_${BinaryOp}`, KernelSource>;
+BINARY_OPS.forEach((op, i) => (BINARY_KERNELS[`binary_${op}`] = { files: wgslFiles(['binary', binary]), constants: { OP: i } }));
+
 /** A kernel file followed by the files it appends (see KernelSource). */
 const withFiles = (...files: [string, string][]): KernelSource => ({ files: wgslFiles(...files) });
 
 const SOURCES = {
   adam,
-  binary,
   copy,
   copy_strided,
   cross_entropy: withFiles(['cross_entropy', cross_entropy], ['row_logsumexp', rowLogsumexp]),
@@ -87,6 +90,7 @@ const SOURCES = {
   softmax: withFiles(['softmax', softmax], ['row_logsumexp', rowLogsumexp]),
   where,
   ...UNARY_KERNELS,
+  ...BINARY_KERNELS,
 };
 type KernelName = keyof typeof SOURCES | keyof typeof PLASTIC_SOURCES;
 const REDUCE_OPS: readonly ReduceOp[] = ['sum', 'max'];
@@ -295,7 +299,7 @@ export class WebGPUBackend implements Backend {
     p0 = 0,
     p1 = 0,
   ): Buf {
-    const code = opCode('binary', BINARY_OPS, op);
+    opCode('binary', BINARY_OPS, op);
     checkShape('binary', 'outShape', outShape);
     checkBroadcast('binary', 'a', aShape, outShape);
     checkBroadcast('binary', 'b', bShape, outShape);
@@ -304,8 +308,8 @@ export class WebGPUBackend implements Backend {
     const n = sizeOf(outShape);
     const out = this.#new('binary', n);
     const dims = mergeDims('binary', outShape, [broadcastStrides(aShape, outShape), broadcastStrides(bShape, outShape)]);
-    this.#run('binary', [ab, bb, out.buffer!], Math.ceil(n / 4 / VEC4S_PER_THREAD))
-      .u32(n, code, binaryMode(sizeOf(aShape), sizeOf(bShape), n, dims), dims.shape.length)
+    this.#run(`binary_${op}`, [ab, bb, out.buffer!], Math.ceil(n / 4 / VEC4S_PER_THREAD))
+      .u32(n, binaryMode(sizeOf(aShape), sizeOf(bShape), n, dims), dims.shape.length)
       .f32(p0, p1)
       .u32x8(dims.shape)
       .i32x8(dims.strides[0])
