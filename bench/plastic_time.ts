@@ -1,0 +1,46 @@
+/**
+ * A quick timing of the plastic kernels alone, for comparing two versions of a kernel (run it
+ * on each commit, alternating, since lavapipe's speed drifts by 10-30% over minutes):
+ *
+ *   node scripts/run.mjs bench/plastic_time.ts [BxN] [rule]      (default 30x200 retroactive)
+ *
+ * Prints the sorted ms per call of 5 batches of 10 calls each: plasticStep (fwd), plasticStepBackward
+ * (bwd) with every incoming gradient present, and our raw copy of one trace (copy: the bandwidth
+ * floor of that moment). Inputs are random; full alpha, one modulation per episode, hard clip ±1.
+ * bench:kernels measures the same kernels against peers, with floors and targets.
+ */
+import type { Buf, PlasticGeometry, PlasticRule } from '../src/kernels/backend.js';
+import { createWebGPUBackend } from '../src/kernels/webgpu/webgpu_backend.js';
+
+const [B, N] = (process.argv[2] ?? '30x200').split('x').map(Number);
+const rule = (process.argv[3] ?? 'retroactive') as PlasticRule;
+const backend = (await createWebGPUBackend()) ?? (() => { throw new Error('plastic_time: no WebGPU adapter'); })();
+const random = (n: number) => backend.upload(Float32Array.from({ length: n }, () => Math.random() * 2 - 1));
+const retro = rule === 'retroactive';
+const g: PlasticGeometry = { batch: B, n: N, rule, clip: 'hard', clipValue: 1, modKind: 'episode', alphaKind: 'full' };
+const trace = B * N * N;
+const inp = {
+  hebb: random(trace), elig: retro ? random(trace) : null, pre: random(B * N), post: random(B * N), mod: random(B),
+  eta: retro ? random(1) : null, x: random(B * N), drive: random(B * N), w: random(N * N), alpha: random(N * N),
+};
+const [h, dh, dHebb, dElig] = [random(B * N), random(B * N), random(trace), random(trace)];
+const freeAll = (bufs: object) => Object.values(bufs).forEach((b) => b && backend.free(b as Buf));
+
+async function time(name: string, call: () => void): Promise<void> {
+  for (let i = 0; i < 2; i++) call();
+  await backend.sync();
+  const ms: number[] = [];
+  for (let k = 0; k < 5; k++) {
+    const t0 = performance.now();
+    for (let i = 0; i < 10; i++) call();
+    await backend.sync();
+    ms.push((performance.now() - t0) / 10);
+  }
+  console.log(name, ms.sort((a, b) => a - b).map((x) => x.toFixed(2)).join(' '));
+}
+
+console.log(`# B=${B} N=${N} ${rule} on ${backend.gpu.device.adapterInfo.description}`);
+await time('fwd', () => freeAll(backend.plasticStep(g, inp)));
+await time('bwd', () => freeAll(backend.plasticStepBackward(g, inp, h, dh, dHebb, retro ? dElig : null)));
+await time('copy', () => backend.free(backend.copyRaw(inp.hebb, trace)));
+backend.destroy();
