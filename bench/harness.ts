@@ -171,6 +171,16 @@ class Trial {
   }
 }
 
+/**
+ * The median over rounds of a's time per op over b's, pairing the batches that timeCases ran in the
+ * same round (moments apart). Load that drifts between rounds scales both alike and cancels, so
+ * this holds steadier than the ratio of the two medians when the machine's speed wanders.
+ */
+export function pairedRatio(a: Timing, b: Timing): number {
+  const rounds = Math.min(a.batchesMs.length, b.batchesMs.length);
+  return median(Array.from({ length: rounds }, (_, r) => a.batchesMs[r] / a.count / (b.batchesMs[r] / b.count)));
+}
+
 function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const mid = s.length >> 1;
