@@ -1,6 +1,7 @@
 /**
- * The plastic RNN step written in TensorFlow.js (WebGPU, WASM) and jax-js (WebGPU, WASM with jit):
- * the peers that bench/kernels.bench.ts times against our fused kernels on the same Dawn device.
+ * The plastic RNN step written in TensorFlow.js (WebGPU, WASM) and jax-js (WebGPU, WASM with jit),
+ * and in PyTorch on the CPU where it is installed (bench/torch_peer.ts): the peers that
+ * bench/kernels.bench.ts times against our fused kernels, the WebGPU ones on the same Dawn device.
  *
  * One math definition for every peer, the step of PAPER.md §1.6 (rows postsynaptic):
  *
@@ -19,6 +20,7 @@
 import type * as TF from '@tensorflow/tfjs';
 import type * as Jax from '@jax-js/jax';
 import { randomData, type Case, type Lib, type Scheduler, type Unavailable } from './harness.js';
+import { torchPlastic } from './torch_peer.js';
 
 /** Host data as every library here accepts it (jax-js rejects a view of a SharedArrayBuffer). */
 export type F32 = Float32Array<ArrayBuffer>;
@@ -94,8 +96,8 @@ export interface PlasticLib extends Scheduler {
 }
 
 /**
- * The plastic step on each peer of peers.ts (same devices, same scheduling), plus jax-js on WASM.
- * Peers that failed to load stay `Unavailable` with their reason.
+ * The plastic step on each peer of peers.ts (same devices, same scheduling), plus jax-js on WASM
+ * and PyTorch. Peers that failed to load stay `Unavailable` with their reason.
  */
 export async function plasticPeers(loaded: readonly (Lib | Unavailable)[]): Promise<(PlasticLib | Unavailable)[]> {
   const out: (PlasticLib | Unavailable)[] = [];
@@ -106,7 +108,7 @@ export async function plasticPeers(loaded: readonly (Lib | Unavailable)[]): Prom
     else if (lib.name === 'jax-js-webgpu') out.push(jaxPlastic(lib, await import('@jax-js/jax'), 'webgpu', (x) => void x.gpuBufferSync()));
     else out.push({ name: lib.name, reason: 'no plastic step written for this peer' });
   }
-  out.push(await jaxWasm());
+  out.push(await jaxWasm(), await torchPlastic());
   return out;
 }
 
