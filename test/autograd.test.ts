@@ -362,7 +362,7 @@ describe('memory', () => {
 });
 
 describeWebGPU('memory', (gpu: Backend) => {
-  test('100 training steps leave the pool (in use, allocated, buffer count) as after the second', async () => {
+  test('100 training steps leave the pool (in use, allocated, buffer count) as after the warm-up', async () => {
     bp.setBackend(gpu);
     const baseline = gpu.memory().bytesInUse;
     const { step, dispose } = makeTrainingStep();
@@ -373,12 +373,14 @@ describeWebGPU('memory', (gpu: Backend) => {
       await gpu.sync();
     };
     // Step 1 creates the grads; step 2 is the first to accumulate into them, which needs a few
-    // more pooled buffers. From then on the pool must not grow.
-    await run(0);
-    await run(1);
-    const afterSecond = gpu.memory();
-    for (let i = 2; i < 100; i++) await run(i);
-    expect(gpu.memory()).toEqual(afterSecond);
+    // more pooled buffers; kernel outputs that take buffers still waiting for their submit
+    // (BufferPool.acquire) shift a few more over the next steps (here the pool settled at step 7).
+    // From then on it must not grow.
+    const WARM_UP = 10;
+    for (let i = 0; i < WARM_UP; i++) await run(i);
+    const afterWarmUp = gpu.memory();
+    for (let i = WARM_UP; i < WARM_UP + 100; i++) await run(i);
+    expect(gpu.memory()).toEqual(afterWarmUp);
     dispose();
     expect(gpu.memory().bytesInUse).toBe(baseline);
   });

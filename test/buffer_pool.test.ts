@@ -1,7 +1,7 @@
 /**
  * The buffer pool's bookkeeping on a stand-in device (it only creates and destroys buffers): reuse
- * within a size class, oldest first, deferred release, and the caps, where the free buffers
- * released longest ago are the ones destroyed.
+ * within a size class, oldest first, deferred release (and what may skip its wait), and the caps,
+ * where the free buffers released longest ago are the ones destroyed.
  */
 import { describe, expect, test } from 'vitest';
 import { BufferPool, sizeClass } from '../src/kernels/webgpu/buffer_pool.js';
@@ -46,6 +46,20 @@ describe('BufferPool', () => {
     expect(pool.acquire(KB)).not.toBe(a);
     pool.afterSubmit();
     expect(pool.acquire(KB)).toBe(a);
+  });
+
+  test('a kernel output may take a buffer whose deferred release waits for the submit; an upload may not', () => {
+    const { device, created } = fakeDevice();
+    const pool = new BufferPool(device, 0);
+    const a = pool.acquire(KB);
+    pool.release(a, true);
+    expect(pool.acquire(KB, true)).toBe(a);
+    pool.release(a, true);
+    expect(pool.acquire(KB, false)).not.toBe(a);
+    expect(created).toHaveLength(2);
+    pool.afterSubmit(); // a becomes free
+    expect(pool.acquire(KB)).toBe(a);
+    expect(pool.memory()).toEqual({ bytesInUse: 2 * sizeClass(KB), bytesAllocated: 2 * sizeClass(KB), numBuffers: 2 });
   });
 
   test('beyond the per-class cap a released buffer is destroyed', () => {

@@ -18,8 +18,11 @@
  * and the bind-group cache (bind_groups.ts) finds the groups it made for them.
  *
  * Deferred release: a buffer freed while an unsubmitted command encoder may still use it must not
- * be handed out again (a queue.writeBuffer into it would run before that encoder's work) nor
- * destroyed (the submit would fail). Such buffers wait in `#pending` until `afterSubmit()`.
+ * be destroyed (the submit would fail) nor handed out for a queue.writeBuffer (which would run
+ * before that encoder's work). Such buffers wait in `#pending` until `afterSubmit()`. A kernel
+ * output may take one sooner (`acquire(bytes, true)`): its writes are recorded after the reads
+ * already in the encoder, and WebGPU orders dispatches. Without that, a batch of 64 dispatches
+ * creating 5 MB outputs needed 64 fresh buffers, which Dawn zero-fills on first use.
  */
 
 import type { MemoryInfo } from '../backend.js';
@@ -59,7 +62,8 @@ export class BufferPool {
   /** Every free buffer, in the order they were released (a Set iterates in insertion order). */
   readonly #released = new Set<GPUBuffer>();
   #created = 0;
-  #pending: GPUBuffer[] = [];
+  /** Deferred releases by size class, until the next afterSubmit(). */
+  #pending = new Map<number, GPUBuffer[]>();
   #freeBytes = 0;
   #bytesInUse = 0;
   #bytesAllocated = 0;
@@ -71,20 +75,29 @@ export class BufferPool {
     this.#limits = limits;
   }
 
-  /** A buffer of at least `bytes` bytes (exactly `sizeClass(bytes)`), contents unspecified. */
-  acquire(bytes: number): GPUBuffer {
+  /**
+   * A buffer of at least `bytes` bytes (exactly `sizeClass(bytes)`), contents unspecified. With
+   * `kernelOutput`, only dispatches recorded from now on will write it (never a queue.writeBuffer),
+   * so a buffer whose release still waits for the submit will do when no free one does.
+   */
+  acquire(bytes: number, kernelOutput = false): GPUBuffer {
     const size = sizeClass(bytes);
     let buffer = this.#free.get(size)?.pop();
     if (buffer) {
       this.#freeBytes -= size;
       this.#released.delete(buffer);
     } else {
-      buffer = this.#device.createBuffer({ size, usage: this.#usage });
-      this.#age.set(buffer, this.#created++);
-      this.#bytesAllocated += size;
-      this.#numBuffers++;
+      buffer = (kernelOutput ? this.#pending.get(size)?.pop() : undefined) ?? this.#create(size);
     }
     this.#bytesInUse += size;
+    return buffer;
+  }
+
+  #create(size: number): GPUBuffer {
+    const buffer = this.#device.createBuffer({ size, usage: this.#usage });
+    this.#age.set(buffer, this.#created++);
+    this.#bytesAllocated += size;
+    this.#numBuffers++;
     return buffer;
   }
 
@@ -94,15 +107,16 @@ export class BufferPool {
    */
   release(buffer: GPUBuffer, deferred: boolean): void {
     this.#bytesInUse -= buffer.size;
-    if (deferred) this.#pending.push(buffer);
-    else this.#keepOrDestroy(buffer);
+    if (!deferred) this.#keepOrDestroy(buffer);
+    else if (this.#pending.has(buffer.size)) this.#pending.get(buffer.size)!.push(buffer);
+    else this.#pending.set(buffer.size, [buffer]);
   }
 
   /** Call after each submit: buffers released while it was being recorded become reusable. */
   afterSubmit(): void {
     const pending = this.#pending;
-    this.#pending = [];
-    for (const buffer of pending) this.#keepOrDestroy(buffer);
+    this.#pending = new Map();
+    for (const list of pending.values()) for (const buffer of list) this.#keepOrDestroy(buffer);
   }
 
   memory(): MemoryInfo {

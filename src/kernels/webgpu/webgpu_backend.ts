@@ -198,7 +198,7 @@ export class WebGPUBackend implements Backend {
   }
 
   upload(data: ArrayLike<number>): Buf {
-    const out = this.#new('upload', data.length);
+    const out = this.#new('upload', data.length, false);
     const values = data instanceof Float32Array ? data : Float32Array.from(data);
     if (values.length > 0) this.#device.queue.writeBuffer(out.buffer!, 0, values);
     return out;
@@ -597,14 +597,15 @@ export class WebGPUBackend implements Backend {
   // ---------------------------------------------------------------- internals
 
   /** A fresh buffer of n elements from the pool. */
-  #new(op: string, n: number): GpuBuf {
+  /** A fresh buffer of `n` elements; `kernelOutput` false if a queue.writeBuffer will fill it (BufferPool.acquire). */
+  #new(op: string, n: number, kernelOutput = true): GpuBuf {
     checkCount(op, 'element count', n);
     this.gpu.assertAlive(op);
     const limit = this.gpu.limits.maxStorageBufferBindingSize;
     if (sizeClass(n * 4) > limit) {
       throw new RangeError(`${op}: ${n} elements (${n * 4} bytes) exceed the device's largest storage binding (${limit} bytes)`);
     }
-    return new GpuBuf(n, this.#pool.acquire(n * 4));
+    return new GpuBuf(n, this.#pool.acquire(n * 4, kernelOutput));
   }
 
   #fill(op: string, n: number, value: number): GpuBuf {
