@@ -58,8 +58,23 @@ fn apply(v: vec4<f32>) -> vec4<f32> {
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let t = thread_index(gid, nwg);
+  let stride = thread_count(nwg);
+  if (t + (VEC4S_PER_THREAD - 1u) * stride < p.n4) {
+    // All of this thread's vec4s are in range: load them all, then apply op to each, so that the
+    // compiler can interleave their independent chains of arithmetic (tanh's rational function is
+    // one long chain per vec4). tanh at 5 MB went from 0.73 to 0.82 of a copy's bandwidth on
+    // lavapipe (a raw Dawn harness, 25 alternating rounds) against one vec4 at a time.
+    var v: array<vec4<f32>, VEC4S_PER_THREAD>;
+    for (var k = 0u; k < VEC4S_PER_THREAD; k++) {
+      v[k] = x[t + k * stride];
+    }
+    for (var k = 0u; k < VEC4S_PER_THREAD; k++) {
+      out[t + k * stride] = apply(v[k]);
+    }
+    return;
+  }
   for (var k = 0u; k < VEC4S_PER_THREAD; k++) {
-    let i = t + k * thread_count(nwg);
+    let i = t + k * stride;
     if (i >= p.n4) {
       return;
     }
