@@ -596,8 +596,7 @@ export class WebGPUBackend implements Backend {
 
   // ---------------------------------------------------------------- internals
 
-  /** A fresh buffer of n elements from the pool. */
-  /** A fresh buffer of `n` elements; `kernelOutput` false if a queue.writeBuffer will fill it (BufferPool.acquire). */
+  /** A fresh buffer of `n` elements from the pool; `kernelOutput` false if a queue.writeBuffer will fill it (BufferPool.acquire). */
   #new(op: string, n: number, kernelOutput = true): GpuBuf {
     checkCount(op, 'element count', n);
     this.gpu.assertAlive(op);
