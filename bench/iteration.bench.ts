@@ -5,25 +5,34 @@
  *   maze:       B = 30, N = 100, 200 steps, simple neuromodulation (`batch.py`)
  * against the issue's reference: the authors' PyTorch code on this machine, about 1.8 s and 1.0 s.
  *
- *   npm run bench:iteration [-- --iterations 3] [--backend auto|webgpu|cpu] [--task cue-reward|maze]
+ *   npm run bench:iteration [-- --iterations 3] [--backend auto|webgpu|cpu] [--task cue-reward|maze] [--profile]
  *
  * The split runs the trainer's parts one by one (rollout, loss + backward + clip, Adam step), as
  * `A2CTrainer.iteration` does, waiting for the device after each. The rollout is split further by
  * timing the environment's calls: "forward" is the rest of it (recording the network's step,
  * waiting for it at the per-step readback of π, sampling the actions). Readbacks are counted by
  * wrapping the backend's `read`, the one way data leaves the device.
+ *
+ * --profile then runs one more iteration per task on a WebGPU backend that times every dispatch
+ * (timestamp queries, src/kernels/webgpu/profiler.ts) and prints where the GPU time goes, by
+ * kernel. A pass per dispatch slows that iteration down, so read its shares, not its totals.
  */
 import { parseArgs } from 'node:util';
 import {
-  Adam, clipGradNorm, destroyDevice, getBackend, initDevice, reshape, Rng, stack, tidy, type Backend,
+  Adam, clipGradNorm, destroyDevice, getBackend, initDevice, reshape, Rng, setBackend, stack, tidy, type Backend,
 } from '../src/index.js';
 import { a2cLoss, disposeRollout, rollout } from '../src/tasks/a2c.js';
 import { buildEnv, buildNet, defaultConfig, type TaskName, type TrainConfig } from '../src/tasks/presets.js';
+import { createWebGPUBackend } from '../src/kernels/webgpu/webgpu_backend.js';
+import type { KernelTime } from '../src/kernels/webgpu/profiler.js';
 import { machineInfo, printTable, writeResults, type Cell } from './harness.js';
 import { quantile } from './stats.js';
 
 /** Seconds per iteration of the authors' PyTorch code on this machine (from the issue). */
 const REFERENCE_S: Record<TaskName, number> = { 'cue-reward': 1.8, maze: 1.0 };
+
+/** Kernels listed by name in a --profile table; the rest are summed in one row. */
+const PROFILE_ROWS = 12;
 
 const CASES: { task: TaskName; config: TrainConfig }[] = [
   { task: 'cue-reward', config: defaultConfig('cue-reward', 'retroactive') },
@@ -46,6 +55,7 @@ const { values } = parseArgs({
     iterations: { type: 'string', default: '3' },
     backend: { type: 'string', default: 'auto' },
     task: { type: 'string' },
+    profile: { type: 'boolean', default: false },
   },
 });
 const iterations = Number(values.iterations);
@@ -53,8 +63,9 @@ const backend = await initDevice({ backend: values.backend as 'auto' | 'webgpu' 
 let reads = 0;
 countReads(getBackend());
 
+const selected = CASES.filter((c) => !values.task || c.task === values.task);
 const results: { task: TaskName; plasticity: string; batch: number; hidden: number; steps: number; splits: Split[]; median: Split }[] = [];
-for (const { task, config } of CASES.filter((c) => !values.task || c.task === values.task)) {
+for (const { task, config } of selected) {
   const splits: Split[] = [];
   // One warm-up iteration (pipeline compiles, buffer pools), then the timed ones.
   for (let i = 0; i <= iterations; i++) {
@@ -80,9 +91,44 @@ console.log(`\nreads/step: device readbacks per environment step (the sampled ac
 console.log(`${results.map((r) => `${r.task} ${r.median.readsAfter}`).join(', ')} more per iteration (loss and gradient norm, read together).`);
 const failed = results.filter((r) => r.splits.some((s) => s.readsPerStep > 1));
 for (const r of failed) console.log(`FAIL ${r.task}: more than 1 device readback per step`);
-console.log(`\nwrote ${writeResults('iteration', { machine: machineInfo(backend.name), iterations, referenceSeconds: REFERENCE_S, results })}`);
+const profiles = values.profile ? await profileIterations() : undefined;
+console.log(`\nwrote ${writeResults('iteration', { machine: machineInfo(backend.name), iterations, referenceSeconds: REFERENCE_S, results, profiles })}`);
 destroyDevice();
 process.exit(failed.length ? 1 : 0);
+
+/**
+ * One iteration per selected task on a profiled WebGPU backend (after a warm-up one on it): GPU
+ * time by kernel, printed and returned. Restores the benchmark's backend.
+ */
+async function profileIterations(): Promise<{ task: TaskName; wallMs: number; gpuMs: number; kernels: KernelTime[] }[]> {
+  const prof = await createWebGPUBackend({ profile: true });
+  if (!prof) throw new Error('bench:iteration --profile: no WebGPU adapter');
+  setBackend(prof);
+  const out = [];
+  for (const { task, config } of selected) {
+    await timeIteration(config, 0);
+    await prof.kernelTimes();
+    const s = await timeIteration(config, 1);
+    const kernels = await prof.kernelTimes();
+    const wallMs = s.forwardMs + s.envMs + s.backwardMs + s.optimizerMs;
+    const gpuMs = kernels.reduce((a, k) => a + k.ms, 0);
+    const steps = config.env.episodeLength;
+    const rest = kernels.slice(PROFILE_ROWS);
+    const row = (name: string, dispatches: number, ms: number): Cell[] => [name, dispatches, dispatches / steps, ms, `${((100 * ms) / gpuMs).toFixed(1)}%`];
+    printTable({
+      title: `${task}: GPU time by kernel in one profiled iteration (wall ${(wallMs / 1000).toFixed(2)} s, GPU busy ${(gpuMs / 1000).toFixed(2)} s; each dispatch in its own pass)`,
+      header: ['kernel', 'dispatches', 'per step', 'ms', 'share'],
+      rows: [
+        ...kernels.slice(0, PROFILE_ROWS).map((k) => row(k.kernel, k.dispatches, k.ms)),
+        ...(rest.length ? [row(`${rest.length} others`, rest.reduce((a, k) => a + k.dispatches, 0), rest.reduce((a, k) => a + k.ms, 0))] : []),
+      ],
+    });
+    out.push({ task, wallMs, gpuMs, kernels });
+  }
+  prof.destroy();
+  setBackend(backend);
+  return out;
+}
 
 /** Runs one iteration of `config`'s training with fresh parameters, timing each part. */
 async function timeIteration(config: TrainConfig, seed: number): Promise<Split> {

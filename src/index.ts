@@ -5,11 +5,13 @@
 import { getBackend, setBackend } from './autograd/index.js';
 import type { Backend, MemoryInfo } from './kernels/backend.js';
 import { createBackend, type InitOptions } from './kernels/init.js';
+import type { KernelTime } from './kernels/webgpu/profiler.js';
 
 export * from './autograd/index.js';
 export type { Backend, FloatArray, MemoryInfo } from './kernels/backend.js';
 export { CpuBackend } from './kernels/cpu/cpu_backend.js';
 export type { InitOptions } from './kernels/init.js';
+export type { KernelTime } from './kernels/webgpu/profiler.js';
 export { A2CTrainer, a2cLoss, discountedReturns, evaluateEpisodes, rollout, type A2COptions, type IterationStats } from './tasks/a2c.js';
 export { CueRewardEnv, type CueRewardConfig } from './tasks/cue_reward.js';
 export type { Env, EnvStep } from './tasks/env.js';
@@ -27,6 +29,16 @@ export async function initDevice(opts: InitOptions = {}): Promise<Backend> {
 /** Releases the device so that Node can exit. */
 export function destroyDevice(): void {
   getBackend().destroy();
+}
+
+/**
+ * GPU time per kernel since the last call, most first, on a backend made by
+ * `initDevice({ profile: true })` with a WebGPU adapter that has timestamp queries.
+ */
+export async function kernelTimes(): Promise<KernelTime[]> {
+  const backend = getBackend() as Backend & { kernelTimes?: () => Promise<KernelTime[]> };
+  if (!backend.kernelTimes) throw new Error(`kernelTimes: the ${backend.name} backend has no profiler (initDevice({ backend: 'webgpu', profile: true }))`);
+  return backend.kernelTimes();
 }
 
 /** Device memory: bytes in live buffers, bytes allocated (pool included), buffer count. */

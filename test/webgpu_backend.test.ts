@@ -10,6 +10,7 @@ import { DeviceLostError } from '../src/kernels/webgpu/device.js';
 import { compileKernel, KernelCompileError } from '../src/kernels/webgpu/pipelines.js';
 import { createWebGPUBackend, type WebGPUBackend } from '../src/kernels/webgpu/webgpu_backend.js';
 import { hashUniform } from '../src/kernels/hash.js';
+import { kernelTimes, setBackend } from '../src/index.js';
 import { describeWebGPU, getTestBackends } from './helpers/backends.js';
 import { assertClose, bits, makeRng, nonZero, uniform, type Sampler, type Tolerance } from './helpers/check_op.js';
 
@@ -315,6 +316,29 @@ describeWebGPU('WebGPUBackend', (backend, cpu) => {
     for (let i = 0; i < 20; i++) step();
     await gpu.sync();
     expect(gpu.memory()).toEqual(before);
+  });
+
+  test('profile: kernelTimes counts every dispatch of each kernel and sums their GPU time; results unchanged', async (ctx) => {
+    let prof: WebGPUBackend | null;
+    try {
+      prof = await createWebGPUBackend({ profile: true });
+    } catch (error) {
+      if (String(error).includes("no 'timestamp-query' feature")) return ctx.skip();
+      throw error;
+    }
+    const x = sample(300);
+    const xb = prof!.upload(x);
+    const ys = [0, 1, 2].map(() => prof!.unary('tanh', xb, 300));
+    prof!.reduce('sum', ys[0], 1, 300, 1);
+    const times = await prof!.kernelTimes();
+    expect(times.map((t) => [t.kernel, t.dispatches]).sort()).toEqual([['reduce', 1], ['unary_tanh', 3]]);
+    for (const t of times) expect(t.ms).toBeGreaterThan(0);
+    assertClose('profiled tanh', (await prof!.read(ys[2], 300)).slice(), x.map(Math.tanh), TOL);
+    expect(await prof!.kernelTimes()).toEqual([]); // each call starts over
+    prof!.destroy();
+    await expect(gpu.kernelTimes()).rejects.toThrow('kernelTimes: the backend was created without { profile: true }');
+    setBackend(cpu); // the file's other tests call the backends directly
+    await expect(kernelTimes()).rejects.toThrow('kernelTimes: the cpu backend has no profiler');
   });
 
   test('use after free and bad arguments fail with named errors', () => {

@@ -33,6 +33,8 @@ export interface DeviceOptions {
    * storage buffers per shader stage), as a conservative browser adapter offers.
    */
   limits?: 'adapter' | 'default';
+  /** Request 'timestamp-query' for the kernel profiler (WebGPUBackend.kernelTimes); an adapter without it is an error. */
+  profile?: boolean;
 }
 
 export class GpuDevice {
@@ -65,7 +67,11 @@ export class GpuDevice {
     if (!adapter) return null;
     const requiredLimits: Record<string, number> = {};
     if (opts.limits !== 'default') for (const name of REQUESTED_LIMITS) requiredLimits[name] = adapter.limits[name];
-    return new GpuDevice(gpu, await adapter.requestDevice({ requiredLimits }));
+    if (opts.profile && !adapter.features.has('timestamp-query')) {
+      throw new Error(`profile: the adapter (${adapter.info.description || adapter.info.vendor}) has no 'timestamp-query' feature`);
+    }
+    const requiredFeatures: GPUFeatureName[] = opts.profile ? ['timestamp-query'] : [];
+    return new GpuDevice(gpu, await adapter.requestDevice({ requiredLimits, requiredFeatures }));
   }
 
   /** Throws DeviceLostError if the device is gone. `what` names the call that was attempted. */

@@ -30,6 +30,7 @@ import { BufferPool, DEFAULT_POOL_LIMITS, sizeClass, type PoolLimits } from './b
 import { GpuDevice, type DeviceOptions } from './device.js';
 import { compileKernels, paramsLayout, wgslFiles, type Kernel, type KernelSource } from './pipelines.js';
 import { PLASTIC_SOURCES, PLASTIC_STORAGE_BUFFERS, WebGPUPlastic } from './plastic.js';
+import { KernelProfiler, type KernelTime } from './profiler.js';
 import { checkBroadcast, checkCount, checkIndices, checkShape, checkView, groupRows, mergeDims } from './prepare.js';
 import { UniformRing, type ParamsWriter } from './uniform_ring.js';
 import adam from '../../../shaders/adam.wgsl';
@@ -162,6 +163,8 @@ export class WebGPUBackend implements Backend {
   /** Bound where a kernel leaves a binding unread (sgd without momentum, matmul without bias): a binding cannot be left empty. */
   readonly #placeholder: GPUBuffer;
   readonly #batchSize: number;
+  /** With `profile`: every dispatch in a timed pass of its own (profiler.ts). */
+  readonly #profiler: KernelProfiler | null;
   readonly #plastic = new WebGPUPlastic({
     backend: this,
     buffer: (op, arg, buf, need) => this.#get(op, arg, buf, need),
@@ -189,6 +192,7 @@ export class WebGPUBackend implements Backend {
     this.#bindGroups = new BindGroupCache(this.#device);
     this.#placeholder = this.#device.createBuffer({ label: 'placeholder', size: 256, usage: GPUBufferUsage.STORAGE });
     this.fusedPlastic = kernels.has('plastic_step_bwd_prep');
+    this.#profiler = opts.profile ? new KernelProfiler(this.#device) : null;
   }
 
   // ---------------------------------------------------------------- memory
@@ -248,8 +252,10 @@ export class WebGPUBackend implements Backend {
     this.gpu.assertAlive('flush');
     if (this.#encoder) {
       this.#endPass();
+      const readTimes = this.#profiler?.resolve(this.#encoder);
       this.#ring.upload(this.#device.queue);
       this.#device.queue.submit([this.#encoder.finish()]);
+      readTimes?.();
       this.#encoder = null;
       this.#dispatches = 0;
       this.#pool.afterSubmit();
@@ -266,7 +272,18 @@ export class WebGPUBackend implements Backend {
   destroy(): void {
     this.#encoder = null;
     this.#pass = null;
+    this.#profiler?.destroy();
     this.gpu.destroy();
+  }
+
+  /**
+   * GPU time per kernel since the last call (or since creation), most first: needs
+   * `createWebGPUBackend({ profile: true })`. Submits what is recorded and waits for its timings.
+   */
+  async kernelTimes(): Promise<KernelTime[]> {
+    if (!this.#profiler) throw new Error('kernelTimes: the backend was created without { profile: true }');
+    this.flush();
+    return this.#profiler.times(true);
   }
 
   /** A plain copy of the first n elements: the bandwidth floor the benchmarks compare against. */
@@ -646,17 +663,22 @@ export class WebGPUBackend implements Backend {
    */
   #run(name: KernelName, buffers: readonly GPUBuffer[], threads: number): ParamsWriter {
     this.gpu.assertAlive(name);
-    if (this.#dispatches >= this.#batchSize || this.#ring.full) this.flush();
+    if (this.#dispatches >= this.#batchSize || this.#ring.full || this.#profiler?.full) this.flush();
     const params = this.#ring.next();
     if (threads === 0) return params;
     const kernel = this.#kernels.get(name)!;
     const bindGroup = this.#bindGroups.get(kernel, buffers);
     this.#encoder ??= this.#device.createCommandEncoder();
+    if (this.#profiler) {
+      this.#endPass();
+      this.#pass = this.#encoder.beginComputePass(this.#profiler.pass(name));
+    }
     this.#pass ??= this.#encoder.beginComputePass();
     this.#pass.setPipeline(kernel.pipeline);
     this.#pass.setBindGroup(0, bindGroup);
     this.#pass.setBindGroup(1, this.#ring.bindGroup, [params.offset]);
     this.#pass.dispatchWorkgroups(...this.#grid(name, threads));
+    if (this.#profiler) this.#endPass();
     this.#dispatches++;
     return params;
   }
