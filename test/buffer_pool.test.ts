@@ -64,7 +64,7 @@ describe('BufferPool', () => {
 
   test('beyond the per-class cap a released buffer is destroyed', () => {
     const { device, created } = fakeDevice();
-    const pool = new BufferPool(device, 0, { maxFreePerClass: 2, maxFreeBytes: 1e9 });
+    const pool = new BufferPool(device, 0, { maxFreePerClass: 2, maxFreeBytes: 1e9, upToPeak: false });
     const bufs = [0, 1, 2].map(() => pool.acquire(KB));
     for (const b of bufs) pool.release(b, false);
     expect(created.map((b) => b.destroyed)).toEqual([false, false, true]);
@@ -75,7 +75,7 @@ describe('BufferPool', () => {
     const { device, created } = fakeDevice();
     const small = sizeClass(KB);
     const large = sizeClass(4 * KB);
-    const pool = new BufferPool(device, 0, { maxFreePerClass: 100, maxFreeBytes: 4 * small + large });
+    const pool = new BufferPool(device, 0, { maxFreePerClass: 100, maxFreeBytes: 4 * small + large, upToPeak: false });
     const smalls = [0, 1, 2].map(() => pool.acquire(KB));
     for (const b of smalls) pool.release(b, false);
     const [l1, l2] = [pool.acquire(4 * KB), pool.acquire(4 * KB)];
@@ -91,9 +91,24 @@ describe('BufferPool', () => {
     expect(pool.memory().numBuffers).toBe(2);
   });
 
+  test('with upToPeak the byte cap rises to the most bytes ever in use at once', () => {
+    const { device, created } = fakeDevice();
+    const fixed = new BufferPool(device, 0, { maxFreePerClass: 100, maxFreeBytes: 2 * KB, upToPeak: false });
+    const peak = new BufferPool(device, 0, { maxFreePerClass: 100, maxFreeBytes: 2 * KB, upToPeak: true });
+    for (const pool of [fixed, peak]) {
+      const episode = [0, 1, 2, 3, 4, 5].map(() => pool.acquire(KB)); // 6 KB in use at once
+      for (const b of episode) pool.release(b, false);
+    }
+    expect(fixed.memory().numBuffers).toBe(2); // 2 KB kept, 4 destroyed
+    expect(peak.memory().numBuffers).toBe(6); // all kept: the next episode creates nothing
+    const before = created.length;
+    [0, 1, 2, 3, 4, 5].map(() => peak.acquire(KB));
+    expect(created.length).toBe(before);
+  });
+
   test('a buffer larger than the byte cap is destroyed on release, evicting nothing', () => {
     const { device, created } = fakeDevice();
-    const pool = new BufferPool(device, 0, { maxFreePerClass: 100, maxFreeBytes: 2 * KB });
+    const pool = new BufferPool(device, 0, { maxFreePerClass: 100, maxFreeBytes: 2 * KB, upToPeak: false });
     const a = pool.acquire(KB);
     pool.release(a, false);
     const big = pool.acquire(64 * KB);

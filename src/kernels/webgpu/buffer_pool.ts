@@ -30,15 +30,24 @@ import type { MemoryInfo } from '../backend.js';
 export interface PoolLimits {
   /** Free buffers kept per size class. */
   maxFreePerClass: number;
-  /** Bytes of free buffers kept in all. */
+  /** Bytes of free buffers kept in all, or with `upToPeak` the peak bytes in use if that is more. */
   maxFreeBytes: number;
+  /**
+   * Let the byte cap rise to the most bytes the program has had in use at once. A training loop
+   * frees an episode's tensors together and needs them all again in the next one: a PlasticRNN
+   * episode storing every trace (B=30, N=200, T=120, 1.3 GB) ran 1.2x faster than with
+   * checkpointing once the pool kept them, and no faster with the fixed 256 MB cap, where each
+   * episode's traces were new buffers that Dawn zero-fills (bench:kernels --quick, memory table).
+   * Memory then stays at the peak the program reached, as a caching allocator's does.
+   */
+  upToPeak: boolean;
 }
 
 /**
  * An unrolled episode frees thousands of buffers of one class at its backward (120 steps of [B, N]
  * activations); keeping them lets the next episode bind the same ones. The byte cap bounds the pool.
  */
-export const DEFAULT_POOL_LIMITS: PoolLimits = { maxFreePerClass: 4096, maxFreeBytes: 256 * 2 ** 20 };
+export const DEFAULT_POOL_LIMITS: PoolLimits = { maxFreePerClass: 4096, maxFreeBytes: 256 * 2 ** 20, upToPeak: true };
 
 /**
  * The bytes a request of `bytes` occupies: at least 256 and 256-byte aligned (so every buffer can
@@ -66,6 +75,7 @@ export class BufferPool {
   #pending = new Map<number, GPUBuffer[]>();
   #freeBytes = 0;
   #bytesInUse = 0;
+  #peakInUse = 0;
   #bytesAllocated = 0;
   #numBuffers = 0;
 
@@ -90,6 +100,7 @@ export class BufferPool {
       buffer = (kernelOutput ? this.#pending.get(size)?.pop() : undefined) ?? this.#create(size);
     }
     this.#bytesInUse += size;
+    this.#peakInUse = Math.max(this.#peakInUse, this.#bytesInUse);
     return buffer;
   }
 
@@ -126,11 +137,12 @@ export class BufferPool {
   #keepOrDestroy(buffer: GPUBuffer): void {
     const size = buffer.size;
     const list = this.#free.get(size) ?? [];
-    if (list.length >= this.#limits.maxFreePerClass || size > this.#limits.maxFreeBytes) {
+    const cap = this.#limits.upToPeak ? Math.max(this.#limits.maxFreeBytes, this.#peakInUse) : this.#limits.maxFreeBytes;
+    if (list.length >= this.#limits.maxFreePerClass || size > cap) {
       this.#destroy(buffer);
       return;
     }
-    while (this.#freeBytes + size > this.#limits.maxFreeBytes) this.#evictOldestReleased();
+    while (this.#freeBytes + size > cap) this.#evictOldestReleased();
     // Insert by age, newest first (binary search).
     const age = this.#age.get(buffer)!;
     let lo = 0;
