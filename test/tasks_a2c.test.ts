@@ -13,6 +13,7 @@ import { a2cLoss, A2CTrainer, discountedReturns, evaluateEpisodes, rollout, type
 import { CueRewardEnv } from '../src/tasks/cue_reward.js';
 import type { Env, EnvStep } from '../src/tasks/env.js';
 import type { MazeConfig } from '../src/tasks/maze.js';
+import { assertClose } from './helpers/check_op.js';
 import { buildEnv, buildNet, defaultConfig } from '../src/tasks/presets.js';
 
 let backend: CpuBackend;
@@ -22,6 +23,8 @@ beforeEach(() => {
 });
 
 const OPTS: A2COptions = { gamma: 0.9, entropyCoef: 0.1, valueCoef: 0.1, gradClip: 2, burnIn: 0, baseline: 'own' };
+/** Two float64 computations of the same sums in another order. */
+const TIGHT = { atol: 1e-12, rtol: 1e-10 };
 
 /** The authors' loss loop (`maze/batch.py`), transcribed literally, on host arrays [t][b][a]. */
 function authorsLoss(logits: number[][][], values: number[][], actions: number[][], rewards: number[][], o: A2COptions): number {
@@ -54,11 +57,12 @@ function randomRollout(T: number, B: number, A: number, seed: number) {
   const values = [...Array(T)].map(() => [...Array(B)].map(() => rng.normal() * 2));
   const actions = [...Array(T)].map(() => [...Array(B)].map(() => rng.int(A)));
   const rewards = [...Array(T)].map(() => [...Array(B)].map(() => (rng.uniform() < 0.3 ? rng.normal() * 3 : 0)));
-  const logitT = logits.map((l) => bp.tensor(l.flat(), [B, A], { requiresGrad: true }));
-  const valueT = values.map((v) => bp.tensor(v, [B, 1], { requiresGrad: true }));
+  // Rows t·B + b, as rollout() leaves them.
+  const logitT = bp.tensor(logits.flat(2), [T * B, A], { requiresGrad: true });
+  const valueT = bp.tensor(values.flat(), [T * B, 1], { requiresGrad: true });
   const r = {
-    probs: logitT.map((l) => bp.softmax(l)),
-    logProbs: logitT.map((l) => bp.logSoftmax(l)),
+    batch: B,
+    logits: logitT,
     values: valueT,
     actions: Int32Array.from(actions.flat()),
     rewards: Float64Array.from(rewards.flat()),
@@ -83,8 +87,9 @@ describe('A2C loss', () => {
       expect(await loss.item()).toBeCloseTo(authorsLoss(logits, values, actions, rewards, o), 12);
       loss.backward();
       const R = discountedReturns(r.rewards, B, 0.9);
+      const gv = await valueT.grad!.data();
       for (let t = 0; t < T; t++) {
-        const g = await valueT[t].grad!.data();
+        const g = gv.subarray(t * B, (t + 1) * B);
         for (let b = 0; b < B; b++) {
           let expected = 0;
           if (baseline === 'own') expected = (2 * o.valueCoef * (values[t][b] - R[t * B + b])) / (B * T);
@@ -100,8 +105,9 @@ describe('A2C loss', () => {
     const { logits, values, actions, rewards, logitT, r } = randomRollout(T, B, A, 2);
     a2cLoss(r, OPTS).backward();
     const eps = 1e-6;
+    const gl = await logitT.grad!.data();
     for (let t = 0; t < T; t++) {
-      const g = await logitT[t].grad!.data();
+      const g = gl.subarray(t * B * A, (t + 1) * B * A);
       for (let b = 0; b < B; b++) {
         for (let a = 0; a < A; a++) {
           const at = (d: number) => {
@@ -162,7 +168,34 @@ describe('A2C training', () => {
     const trainer = new A2CTrainer(net, env, new bp.Adam(net.parameters()), new bp.Rng(2), OPTS);
     await trainer.iteration(0);
     expect(reads).toBe(10);
-    expect(r.probs).toHaveLength(0);
+    expect(r.logits).toBeNull();
+  });
+
+  test("the heads run once on every step's h stacked: the per-step outputs of step(), and the same loss gradients", async () => {
+    const episode = () => new CueRewardEnv({ batchSize: 3, rng: new bp.Rng(1), episodeLength: 7 });
+    const net = tinyNet('retroactive', episode());
+    const grads = () => Promise.all(net.parameters().map(async (p) => [...(await p.grad!.data())]));
+    const r = await rollout(net, episode(), new bp.Rng(2), { train: true });
+    net.zeroGrad();
+    a2cLoss(r, OPTS).backward();
+    const viaRollout = await grads();
+
+    // Replay the episode step by step with the recorded actions, the heads applied at each step.
+    const env = episode();
+    let obs: Float64Array | null = env.reset();
+    let state = net.initialState(3);
+    const [logits, values]: bp.Tensor[][] = [[], []];
+    for (let t = 0; obs; t++) {
+      const out = net.step(bp.tensor(obs, [3, env.inputSize]), state);
+      [state, logits[t], values[t]] = [out.state, out.logits, out.value];
+      obs = env.step(r.actions.subarray(3 * t, 3 * t + 3)).obs;
+    }
+    const replay = { ...r, logits: bp.concat(logits, 0), values: bp.concat(values, 0) };
+    assertClose('logits', await r.logits!.data(), await replay.logits.data(), TIGHT);
+    assertClose('values', await r.values!.data(), await replay.values.data(), TIGHT);
+    net.zeroGrad();
+    a2cLoss(replay, OPTS).backward();
+    (await grads()).forEach((g, i) => assertClose(`d loss / d ${net.namedParameters()[i][0]}`, viaRollout[i], g, TIGHT));
   });
 
   test('burn-in: iterations before `burnIn` compute gradients but leave the parameters alone', async () => {

@@ -128,6 +128,21 @@ export class PlasticRNN extends Module {
 
   /** One time step for a batch of inputs x [B, inputSize]. */
   step(x: Tensor, state: PlasticRNNState): PlasticRNNOutput {
+    const { modulator, state: next } = this.advance(x, state);
+    return { ...this.heads(next.h), modulator, state: next };
+  }
+
+  /** Policy logits [R, numActions] and value [R, 1] from hidden states h [R, N] (any number of rows). */
+  heads(h: Tensor): { logits: Tensor; value: Tensor } {
+    return { logits: this.h2o.forward(h), value: this.h2v.forward(h) };
+  }
+
+  /**
+   * The recurrent part of `step`: the new hidden state (in the returned state) and the modulator,
+   * without the policy and value heads, which nothing inside the episode reads. A trainer can then
+   * apply `heads` once to every step's h stacked, instead of once per step (a2c.ts).
+   */
+  advance(x: Tensor, state: PlasticRNNState): { modulator: Tensor | null; state: PlasticRNNState } {
     const drive = this.i2h.forward(x);
     let h: Tensor;
     let hebb = state.hebb;
@@ -147,16 +162,9 @@ export class PlasticRNN extends Module {
       }
       [h, hebb, elig] = [r.h, r.hebb, r.elig];
     }
-    const logits = this.h2o.forward(h);
-    const value = this.h2v.forward(h);
     const modulator = this.h2DA ? tanh(this.h2DA.forward(h)) : null;
     let mod: Tensor | null = null;
     if (this.#cfg) mod = this.modfanout ? this.modfanout.forward(modulator!) : (modulator ?? this.eta!);
-    return {
-      logits,
-      value,
-      modulator,
-      state: { h, hebb, elig, pending: mod ? { pre: state.h, post: h, mod } : null, tape: state.tape },
-    };
+    return { modulator, state: { h, hebb, elig, pending: mod ? { pre: state.h, post: h, mod } : null, tape: state.tape } };
   }
 }

@@ -40,12 +40,16 @@ export interface A2COptions {
   baseline: 'own' | 'first';
 }
 
-/** What one batch of episodes produced: per-step outputs (train mode) and the host-side record. */
+/** What one batch of episodes produced: the heads' outputs (train mode) and the host-side record. */
 export interface Rollout {
-  /** Per step: π_t [B, A], logπ_t [B, A] and V_t [B, 1]; empty in evaluation mode. */
-  probs: Tensor[];
-  logProbs: Tensor[];
-  values: Tensor[];
+  /** Episodes in the batch (B). */
+  batch: number;
+  /**
+   * Train mode: the policy logits [T·B, A] and values [T·B, 1] of every step (row t·B + b), from
+   * the network's heads applied once to every step's hidden state; null in evaluation mode.
+   */
+  logits: Tensor | null;
+  values: Tensor | null;
   /** Chosen actions and rewards, [T, B] row-major. */
   actions: Int32Array;
   rewards: Float64Array;
@@ -67,57 +71,55 @@ function stateTensors(s: PlasticRNNState): Tensor[] {
   return [s.h, s.hebb, s.elig, s.pending?.pre, s.pending?.post, s.pending?.mod].filter((t): t is Tensor => t != null);
 }
 
-/** Frees a rollout's tensors: the per-step outputs and the final state (not the parameters). */
+/** Frees a rollout's tensors: the heads' outputs and the final state (not the parameters). */
 export function disposeRollout(net: PlasticRNN, r: Rollout): void {
   const params = new Set(net.parameters());
-  for (const t of [...r.probs, ...r.logProbs, ...r.values, ...stateTensors(r.state)]) if (!params.has(t)) t.dispose();
-  r.probs.length = r.logProbs.length = r.values.length = 0;
+  for (const t of [r.logits, r.values, ...stateTensors(r.state)]) if (t && !params.has(t)) t.dispose();
+  r.logits = r.values = null;
   r.state.tape?.clear();
 }
 
 /**
  * Runs B episodes of `env` with `net`, sampling actions from π with `rng`. Reads the device once
  * per step (the probabilities); on error or abort, frees everything it created before rethrowing.
+ *
+ * Inside the episode only the recurrent part runs with gradients (`PlasticRNN.advance`); π for
+ * sampling comes from the policy head without them. In train mode every step's h is kept, and
+ * the heads run once, with gradients, on all of them stacked: the same values, with a few
+ * dispatches per episode instead of the heads' forward, backward and gradient accumulation at
+ * every step.
  */
 export async function rollout(net: PlasticRNN, env: Env, rng: Rng, opts: RolloutOptions): Promise<Rollout> {
   const { batchSize: B, episodeLength: T, numActions: A, inputSize } = env;
   const params = new Set(net.parameters());
   const grad = opts.train ? <R>(fn: () => R) => fn() : noGrad;
   const r: Rollout = {
-    probs: [], logProbs: [], values: [], actions: new Int32Array(T * B), rewards: new Float64Array(T * B), state: net.initialState(B),
+    batch: B, logits: null, values: null, actions: new Int32Array(T * B), rewards: new Float64Array(T * B), state: net.initialState(B),
   };
+  /** Every step's h (train mode), for the heads after the episode. */
+  const hs: Tensor[] = [];
   try {
     let obs: Float64Array | null = env.reset();
     for (let t = 0; t < T; t++) {
       opts.signal?.throwIfAborted();
       let probs!: Tensor;
-      let logProbs: Tensor | null = null;
-      let value!: Tensor;
       let next!: PlasticRNNState;
       grad(() =>
         tidy(() => {
-          const out = net.step(tensor(obs!, [B, inputSize]), r.state);
-          [next, value, probs] = [out.state, out.value, softmax(out.logits)];
-          if (opts.train) logProbs = logSoftmax(out.logits);
-          return [...stateTensors(next), value, probs, logProbs];
+          next = net.advance(tensor(obs!, [B, inputSize]), r.state).state;
+          probs = noGrad(() => softmax(net.h2o.forward(next.h)));
+          return [...stateTensors(next), probs];
         }),
       );
-      // The previous state's tensors are now either in the graph (which holds its own references)
-      // or shared with the new state (h becomes the pending update's `pre`).
-      const shared = new Set([...stateTensors(next), ...params]);
+      if (opts.train) hs.push(next.h);
+      // The previous state's tensors are now either in the graph (which holds its own references),
+      // shared with the new state (h becomes the pending update's `pre`) or kept for the heads.
+      const shared = new Set([...stateTensors(next), ...params, ...hs]);
       for (const x of stateTensors(r.state)) if (!shared.has(x)) x.dispose();
       r.state = next;
-      if (opts.train) {
-        r.probs.push(probs);
-        r.logProbs.push(logProbs!);
-        r.values.push(value);
-      }
 
       const p = await probs.data();
-      if (!opts.train) {
-        probs.dispose();
-        value.dispose();
-      }
+      probs.dispose();
       const actions = r.actions.subarray(t * B, (t + 1) * B);
       for (let b = 0; b < B; b++) {
         const row = p.subarray(b * A, (b + 1) * A);
@@ -131,10 +133,20 @@ export async function rollout(net: PlasticRNN, env: Env, rng: Rng, opts: Rollout
       r.rewards.set(res.reward, t * B);
       obs = res.obs;
     }
+    if (opts.train) {
+      [r.logits, r.values] = tidy(() => {
+        const { logits, value } = net.heads(reshape(stack(hs), [T * B, net.hiddenSize]));
+        return [logits, value];
+      });
+    }
     return r;
   } catch (e) {
     disposeRollout(net, r);
     throw e;
+  } finally {
+    // The graph holds its own references to these; the state still holds the last two.
+    const live = new Set(stateTensors(r.state));
+    for (const h of hs) if (!live.has(h)) h.dispose();
   }
 }
 
@@ -150,15 +162,16 @@ export function discountedReturns(rewards: Float64Array, batch: number, gamma: n
 
 /** The loss of PAPER.md §2.0 for a train-mode rollout (a scalar with a graph back to the parameters). */
 export function a2cLoss(r: Rollout, opts: Pick<A2COptions, 'gamma' | 'entropyCoef' | 'valueCoef' | 'baseline'>): Tensor {
-  const T = r.probs.length;
-  const [B, A] = r.probs[0].shape;
-  const values = reshape(stack(r.values), [T, B]);
+  if (!r.logits || !r.values) throw new Error('a2cLoss: the rollout has no logits and values (run it with train: true)');
+  const B = r.batch;
+  const T = r.rewards.length / B;
+  const values = reshape(r.values, [T, B]);
   const returns = tensor(discountedReturns(r.rewards, B, opts.gamma), [T, B]);
   // 'first': V_t of episode 0, [T, 1], broadcast over the batch.
   const baseline = opts.baseline === 'own' ? values : slice(values, [0, 0], [T, 1]);
   const adv = sub(returns, baseline);
-  const concentration = sum(square(stack(r.probs)));
-  const logPi = gather(reshape(stack(r.logProbs), [T * B, A]), r.actions);
+  const concentration = sum(square(softmax(r.logits)));
+  const logPi = gather(logSoftmax(r.logits), r.actions);
   const policy = sum(mul(reshape(logPi, [T, B]), detach(adv)));
   const valueLoss = sum(square(adv));
   return scale(add(sub(scale(concentration, opts.entropyCoef), policy), scale(valueLoss, opts.valueCoef)), 1 / (B * T));
