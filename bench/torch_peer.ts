@@ -63,6 +63,7 @@ const f32 = (s: string) => {
 };
 const encodeParams = (p: CellParams) => Object.fromEntries(Object.entries(p).map(([k, v]) => [k, b64(v as F32)]));
 
+/** The plastic step in PyTorch as a peer, or why it is unavailable. */
 export async function torchPlastic(): Promise<PlasticLib | Unavailable> {
   const name = 'PyTorch-cpu';
   const python = findPython();
@@ -81,7 +82,8 @@ export async function torchPlastic(): Promise<PlasticLib | Unavailable> {
           if (pending && pending.id !== id) throw new Error('torch peer: a batch mixes two cases (flush between them)');
           pending = { id, count: (pending?.count ?? 0) + 1 };
         },
-        dispose: () => void pipe.request({ op: 'dispose', id }),
+        // Nothing to report if the peer is already gone: its cases went with it.
+        dispose: () => void pipe.request({ op: 'dispose', id }).catch(() => {}),
       };
     };
     return {
