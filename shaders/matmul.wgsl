@@ -3,7 +3,8 @@
 //   A(b, i, k) = a[b·a_batch + i·a_si + k·a_sk],  B(b, k, j) = b[b·b_batch + k·b_sk + j·b_sj].
 // Each thread computes a 4×4 block of C held in registers, so every loaded value is used 4 times.
 // Rows and columns past m, n are clamped on load and skipped on store. With has_bias, bias[j] is
-// added to every row (the fused Linear: one dispatch instead of a matmul and an add).
+// added to every row (the fused Linear: one dispatch instead of a matmul and an add), and with
+// tanh_out the block goes through tanh before it is stored (a Linear and its tanh in one dispatch).
 // Shapes: C [batch, m, n] contiguous. a_batch or b_batch = 0 broadcasts one matrix to every batch.
 // Bindings: group 0: 0 a, 1 b, 2 bias [n] (read; a placeholder without has_bias), 3 c (read_write).
 // Group 1: 0 p.
@@ -24,6 +25,7 @@ struct Params {
   b_sk: u32,
   b_sj: u32,
   has_bias: u32,
+  tanh_out: u32, // 1: C = tanh(A·B + bias), a Linear with its tanh in one pass
 }
 
 @group(0) @binding(0) var<storage, read> a: array<f32>;
@@ -60,6 +62,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     acc[1] += av.y * bv;
     acc[2] += av.z * bv;
     acc[3] += av.w * bv;
+  }
+  if (p.tanh_out == 1u) {
+    acc = mat4x4<f32>(stable_tanh(acc[0]), stable_tanh(acc[1]), stable_tanh(acc[2]), stable_tanh(acc[3]));
   }
   for (var r = 0u; r < 4u; r++) {
     let i = 4u * row_block + r;

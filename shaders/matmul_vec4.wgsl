@@ -8,7 +8,8 @@
 // The blocks live in mat4x4 values whose columns are rows of the block, i.e. the transposes
 // Aᵀ, Bᵀ, Cᵀ; then Cᵀ += Bᵀ·Aᵀ. A transposed operand loads its block's columns, hence transpose().
 // Rows past m are clamped on load and skipped on store. With has_bias, bias[j] is added to every
-// row (the fused Linear: one dispatch instead of a matmul and an add).
+// row (the fused Linear: one dispatch instead of a matmul and an add), and with tanh_out the block
+// goes through tanh before it is stored (a Linear and its tanh in one dispatch).
 // Shapes: C [batch, m, n] contiguous. a_batch or b_batch = 0 broadcasts one matrix to every batch.
 // Bindings: group 0: 0 a, 1 b, 2 bias [n] (vec4, read; a placeholder without has_bias), 3 c (vec4,
 // read_write). Group 1: 0 p.
@@ -25,6 +26,7 @@ struct Params {
   a_batch: u32, // elements
   b_batch: u32,
   has_bias: u32,
+  tanh_out: u32, // 1: C = tanh(A·B + bias), a Linear with its tanh in one pass
 }
 
 @group(0) @binding(0) var<storage, read> a: array<vec4<f32>>;
@@ -79,6 +81,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
         acc += transpose(b_block) * a_t;
       }
     }
+  }
+  if (p.tanh_out == 1u) {
+    acc = mat4x4<f32>(stable_tanh(acc[0]), stable_tanh(acc[1]), stable_tanh(acc[2]), stable_tanh(acc[3]));
   }
   let c0 = batch * p.m * n4 + j4;
   for (var r = 0u; r < 4u; r++) {

@@ -395,6 +395,12 @@ describe('error messages', () => {
     bp.dispose([a, b]);
   });
 
+  test('linear with an unknown activation names the op and the activation', () => {
+    const [x, w, b] = [bp.zeros([2, 3]), bp.zeros([4, 3]), bp.zeros([4])];
+    expect(() => bp.linear(x, w, b, { activation: 'relu' as 'tanh' })).toThrow("linear: unknown activation 'relu' (expected 'tanh' or none)");
+    bp.dispose([x, w, b]);
+  });
+
   test('matmul with mismatched inner or batch dims names the op and both shapes', () => {
     const a = bp.zeros([2, 3]);
     const b = bp.zeros([4, 5]);

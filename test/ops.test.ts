@@ -421,6 +421,11 @@ for (const shapes of [
   [[1, 67], [5, 67], [5]],
 ]) {
   addCase('linear', shapes, ([x, w, b]) => bp.linear(x, w, b), ([x, w, b]) => linearJs(x, w, b));
+  // The modulator's layer: tanh in the same kernel, its gradient through the saved output.
+  addCase('linear (tanh)', shapes, ([x, w, b]) => bp.linear(x, w, b, { activation: 'tanh' }), ([x, w, b]) => {
+    const y = linearJs(x, w, b);
+    return nd(y.shape, y.data.map(Math.tanh));
+  });
 }
 
 const outerJs = (a: Nd, b: Nd): Nd =>
@@ -620,6 +625,12 @@ const largeCases: OpCase[] = [
   // Large products with dims not multiples of 4 run the vec4 kernel on zero-padded copies.
   { name: 'matmul transA [195,301]x[195,257] (padded m, k, n)', shapes: [[195, 301], [195, 257]], fn: ([a, b]) => bp.matmul(a, b, { transA: true }), forwardTol: LONG_DOT_TOL },
   { name: 'linear [300,195]·[1001,195]ᵀ + [1001] (padded k, n, bias)', shapes: [[300, 195], [1001, 195], [1001]], fn: ([x, w, b]) => bp.linear(x, w, b), forwardTol: LONG_DOT_TOL },
+  {
+    name: 'linear tanh [300,195]·[1001,195]ᵀ + [1001] (padded, tanh in the vec4 kernel)',
+    shapes: [[300, 195], [1001, 195], [1001]],
+    fn: ([x, w, b]) => bp.linear(x, w, b, { activation: 'tanh' }),
+    forwardTol: LONG_DOT_TOL,
+  },
   { name: 'matmul [2,150,99]x[99,301] (padded, B shared)', shapes: [[2, 150, 99], [99, 301]], fn: ([a, b]) => bp.matmul(a, b), forwardTol: LONG_DOT_TOL },
   { name: 'softmax [70000,3]', shapes: [[70_000, 3]], fn: ([x]) => bp.softmax(x) },
   { name: 'logSoftmax [2,5000]', shapes: [[2, 5000]], fn: ([x]) => bp.logSoftmax(x) },

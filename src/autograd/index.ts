@@ -13,7 +13,7 @@ export {
   abs, add, affine, clamp, div, eq, exp, ge, gt, le, log, lt, maximum, minimum, mul, neg, pow, reciprocal,
   relu, scale, sigmoid, sign, sqrt, square, step, sub, tanh, where,
 } from './ops/elementwise.js';
-export { linear, matmul, outer, type MatmulOptions } from './ops/matmul.js';
+export { linear, matmul, outer, type LinearOpOptions, type MatmulOptions } from './ops/matmul.js';
 export {
   hebbUpdate, plasticStep, plasticStepReference, TraceTape,
   type PlasticConfig, type PlasticStepArgs, type PlasticStepResult,

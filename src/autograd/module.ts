@@ -7,7 +7,8 @@
 import { contiguousStrides } from '../kernels/backend.js';
 import { fmtShape } from './errors.js';
 import { kaimingUniform, uniform } from './init.js';
-import { linear, matmul } from './ops/matmul.js';
+import { tanh } from './ops/elementwise.js';
+import { linear, matmul, type LinearOpOptions } from './ops/matmul.js';
 import type { Rng } from './rng.js';
 import type { HostTensor } from './safetensors.js';
 import { keep } from './scope.js';
@@ -138,8 +139,11 @@ export class Linear extends Module {
     this.bias = opts.bias === false ? null : this.registerParameter('bias', uniform([outFeatures], -bound, bound, rng));
   }
 
-  forward(x: Tensor): Tensor {
+  /** x·Wᵀ + b, or its tanh with `{ activation: 'tanh' }` (fused into the same kernel when there is a bias). */
+  forward(x: Tensor, opts: LinearOpOptions = {}): Tensor {
     // W is stored [out, in]; the matmul reads it transposed, without a copy.
-    return this.bias ? linear(x, this.weight, this.bias) : matmul(x, this.weight, { transB: true });
+    if (this.bias) return linear(x, this.weight, this.bias, opts);
+    const y = matmul(x, this.weight, { transB: true });
+    return opts.activation === 'tanh' ? tanh(y) : y;
   }
 }

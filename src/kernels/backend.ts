@@ -235,8 +235,11 @@ export interface Backend extends PlasticKernels {
   reduce(op: ReduceOp, x: Buf, outer: number, len: number, inner: number): Buf;
 
   // ---- linear algebra ----
-  /** With `bias` ([n]), adds bias[j] to every row of C: the fused Linear. */
-  matmul(a: Buf, b: Buf, g: MatmulGeometry, bias?: Buf | null): Buf;
+  /**
+   * With `bias` ([n]), adds bias[j] to every row of C: the fused Linear. With `activation` 'tanh',
+   * C is then mapped through tanh in the same pass (a Linear followed by tanh, as the modulator's).
+   */
+  matmul(a: Buf, b: Buf, g: MatmulGeometry, bias?: Buf | null, activation?: 'tanh' | null): Buf;
 
   // ---- movement ----
   /** dst[dstView(idx)] = src[srcView(idx)] for every index idx of `shape`. Writes into `dst`. */

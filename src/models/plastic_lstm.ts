@@ -25,7 +25,7 @@
  * carries that pending update (pre = h_{t−2}, post = c̃_{t−1}, mod of step t−1).
  */
 import {
-  add, full, Linear, Module, plasticStep, plasticStepReference, reshape, sigmoid, slice, tanh, tensor, TraceTape, uniform, zeros,
+  add, full, Linear, Module, plasticStep, plasticStepReference, reshape, sigmoid, slice, tensor, TraceTape, uniform, zeros,
   type PlasticConfig, type Rng, type Tensor,
 } from '../autograd/index.js';
 import { joinSteps, lstmUpdate, type LayerState, type RecurrentLayer } from './lstm.js';
@@ -145,7 +145,7 @@ export class PlasticLSTMLayer extends Module implements RecurrentLayer {
    */
   #modulation(h: Tensor): Tensor {
     if (!this.h2mod) return this.eta!;
-    const eta = this.modfanout!.forward(tanh(this.h2mod.forward(h)));
+    const eta = this.modfanout!.forward(this.h2mod.forward(h, { activation: 'tanh' }));
     const n = this.hiddenSize;
     return this.opts.fanout === 'connection' ? reshape(eta, [h.shape[0], n, n]) : eta;
   }

@@ -162,7 +162,7 @@ export class PlasticRNN extends Module {
       }
       [h, hebb, elig] = [r.h, r.hebb, r.elig];
     }
-    const modulator = this.h2DA ? tanh(this.h2DA.forward(h)) : null;
+    const modulator = this.h2DA ? this.h2DA.forward(h, { activation: 'tanh' }) : null;
     let mod: Tensor | null = null;
     if (this.#cfg) mod = this.modfanout ? this.modfanout.forward(modulator!) : (modulator ?? this.eta!);
     return { modulator, state: { h, hebb, elig, pending: mod ? { pre: state.h, post: h, mod } : null, tape: state.tape } };

@@ -52,7 +52,7 @@ const unaryDefs = {
   // d sqrt(x) = dx / (2 sqrt(x))
   sqrt: unaryDef('sqrt', 'output', (dy, y) => div(dy, scale(y!, 2))),
   // d tanh(x) = (1 - y²) dx
-  tanh: unaryDef('tanh', 'output', (dy, y) => binary('tanh_grad', dy, y!)),
+  tanh: unaryDef('tanh', 'output', (dy, y) => tanhGrad(dy, y!)),
   // d σ(x) = y (1 - y) dx
   sigmoid: unaryDef('sigmoid', 'output', (dy, y) => binary('sigmoid_grad', dy, y!)),
   // d relu(x) = [x > 0] dx (0 at x = 0, as PyTorch)
@@ -148,6 +148,11 @@ const binaryDef: OpDef<BinaryAttrs> = {
 
 function binary(op: BinaryOp, a: Tensor, b: Tensor, p0 = 0, p1 = 0): Tensor {
   return runOp(binaryDef, [a, b], { op, p0, p1 })[0];
+}
+
+/** dy·(1 − y²), the gradient through y = tanh(x) from its output, in one kernel. */
+export function tanhGrad(dy: Tensor, y: Tensor): Tensor {
+  return binary('tanh_grad', dy, y);
 }
 
 /** a + b with broadcasting; a number operand is folded into one affine kernel. */

@@ -3,7 +3,7 @@ import { sizeOf } from '../../kernels/backend.js';
 import { fmtShape, ShapeError } from '../errors.js';
 import { runOp, type OpDef } from '../graph.js';
 import type { Tensor } from '../tensor.js';
-import { mul } from './elementwise.js';
+import { mul, tanhGrad } from './elementwise.js';
 import { reshape, unsqueeze } from './movement.js';
 import { sum } from './reduce.js';
 
@@ -79,39 +79,53 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   return runOp(matmulDef, [a, b], { transA, transB })[0];
 }
 
-const linearDef: OpDef<null> = {
+interface LinearAttrs {
+  tanh: boolean;
+}
+
+const linearDef: OpDef<LinearAttrs> = {
   name: 'linear',
-  forward: (k, [x, w, b]) => {
+  forward: (k, [x, w, b], { tanh }) => {
     const [out, inp] = w.shape;
     const m = x.size / inp;
     const g = { batch: 1, m, k: inp, n: out, transA: false, transB: true, aBatchStride: 0, bBatchStride: 0 };
-    return [{ buf: k.matmul(x.buf, w.buf, g, b.buf), shape: [...x.shape.slice(0, -1), out] }];
+    return [{ buf: k.matmul(x.buf, w.buf, g, b.buf, tanh ? 'tanh' : null), shape: [...x.shape.slice(0, -1), out] }];
   },
-  save: ([x, w]) => [x, w],
-  // y = x·wᵀ + b over rows of x: dx = dy·w, dw = dyᵀ·x and db = Σ_rows dy, with x and dy as 2-D.
-  backward: ([dy], { saved: [x, w], needsGrad }) => {
+  save: ([x, w], [y], { tanh }) => (tanh ? [x, w, y] : [x, w]),
+  // z = x·wᵀ + b over rows of x (y = z, or tanh(z) and dz = dy·(1 − y²)): dx = dz·w, dw = dzᵀ·x
+  // and db = Σ_rows dz, with x and dz as 2-D.
+  backward: ([dy], { saved: [x, w, y], needsGrad }) => {
     const [out, inp] = w.shape;
     const rows = (t: Tensor, cols: number) => (t.rank === 2 ? t : reshape(t, [t.size / cols, cols]));
-    const dx = needsGrad[0] ? matmul(rows(dy!, out), w) : null;
+    const dz = rows(y ? tanhGrad(dy!, y) : dy!, out);
+    const dx = needsGrad[0] ? matmul(dz, w) : null;
     return [
       dx && x.rank !== 2 ? reshape(dx, x.shape) : dx,
-      needsGrad[1] ? matmul(rows(dy!, out), rows(x, inp), { transA: true }) : null,
-      needsGrad[2] ? sum(rows(dy!, out), 0) : null,
+      needsGrad[1] ? matmul(dz, rows(x, inp), { transA: true }) : null,
+      needsGrad[2] ? sum(dz, 0) : null,
     ];
   },
 };
+
+export interface LinearOpOptions {
+  /** 'tanh': y = tanh(x·wᵀ + b), still one kernel forward (the modulator neuron's layer). */
+  activation?: 'tanh';
+}
 
 /**
  * The linear layer y = x·wᵀ + b of PyTorch's nn.Linear, one kernel forward: x [..., in], w [out, in]
  * (read transposed in place), b [out].
  */
-export function linear(x: Tensor, w: Tensor, b: Tensor): Tensor {
+export function linear(x: Tensor, w: Tensor, b: Tensor, opts: LinearOpOptions = {}): Tensor {
   const shapes = `x ${fmtShape(x.shape)}, w ${fmtShape(w.shape)}, b ${fmtShape(b.shape)}`;
   if (x.rank < 1 || w.rank !== 2 || b.rank !== 1) throw new ShapeError(`linear: need x [..., in], w [out, in] and b [out], got ${shapes}`);
   if (x.shape[x.rank - 1] !== w.shape[1] || b.shape[0] !== w.shape[0]) {
     throw new ShapeError(`linear: x's last dim must equal w's dim 1 and b's size w's dim 0, got ${shapes}`);
   }
-  return runOp(linearDef, [x, w, b], null)[0];
+  if (opts.activation !== undefined && opts.activation !== 'tanh') {
+    throw new RangeError(`linear: unknown activation '${String(opts.activation)}' (expected 'tanh' or none)`);
+  }
+  return runOp(linearDef, [x, w, b], { tanh: opts.activation === 'tanh' })[0];
 }
 
 /** Outer product over the last dim: out[..., i, j] = a[..., i]·b[..., j]. */

@@ -223,7 +223,7 @@ export class CpuBackend implements Backend {
     return out;
   }
 
-  matmul(a: Buf, b: Buf, g: MatmulGeometry, bias?: Buf | null): Buf {
+  matmul(a: Buf, b: Buf, g: MatmulGeometry, bias?: Buf | null, activation?: 'tanh' | null): Buf {
     const as = this.#get(a);
     const bs = this.#get(b);
     const biasValues = bias ? this.#get(bias) : null;
@@ -239,7 +239,7 @@ export class CpuBackend implements Backend {
         for (let j = 0; j < n; j++) {
           let acc = biasValues ? biasValues[j] : 0;
           for (let p = 0; p < k; p++) acc += as[a0 + i * sam + p * sak] * bs[b0 + p * sbk + j * sbn];
-          out.data[(bi * m + i) * n + j] = acc;
+          out.data[(bi * m + i) * n + j] = activation === 'tanh' ? Math.tanh(acc) : acc;
         }
       }
     }

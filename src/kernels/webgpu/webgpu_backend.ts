@@ -391,7 +391,7 @@ export class WebGPUBackend implements Backend {
 
   // ---------------------------------------------------------------- linear algebra
 
-  matmul(a: Buf, b: Buf, g: MatmulGeometry, bias?: Buf | null): Buf {
+  matmul(a: Buf, b: Buf, g: MatmulGeometry, bias?: Buf | null, activation?: 'tanh' | null): Buf {
     const { batch, m, k, n, transA, transB, aBatchStride, bBatchStride } = g;
     for (const key of ['batch', 'm', 'k', 'n', 'aBatchStride', 'bBatchStride'] as const) checkCount('matmul', key, g[key]);
     const geometry = `batch ${batch}, m ${m}, k ${k}, n ${n}`;
@@ -403,24 +403,25 @@ export class WebGPUBackend implements Backend {
     // The vec4 kernel reads whole vec4s along rows of every operand (see matmul_vec4.wgsl).
     const vec4 =
       mode >= 0 && k % 4 === 0 && n % 4 === 0 && (mode !== 2 || m % 4 === 0) && aBatchStride % 4 === 0 && bBatchStride % 4 === 0;
-    if (vec4) return this.#matmulVec4(ab, bb, biasb, bias != null, g, mode);
-    if (mode >= 0 && batch * m * n * k >= PAD_MIN_MACS) return this.#matmulPadded(a, b, bias ?? null, g, mode);
+    const tanhOut = activation === 'tanh';
+    if (vec4) return this.#matmulVec4(ab, bb, biasb, bias != null, tanhOut, g, mode);
+    if (mode >= 0 && batch * m * n * k >= PAD_MIN_MACS) return this.#matmulPadded(a, b, bias ?? null, tanhOut, g, mode);
     const out = this.#new('matmul', batch * m * n);
     const rowBlocks = Math.ceil(m / 4);
     const colBlocks = Math.ceil(n / 4);
     const [aSi, aSk] = transA ? [1, m] : [k, 1];
     const [bSk, bSj] = transB ? [1, k] : [n, 1];
     this.#run('matmul', [ab, bb, biasb, out.buffer!], batch * rowBlocks * colBlocks)
-      .u32(batch, m, k, n, rowBlocks, colBlocks, aBatchStride, aSi, aSk, bBatchStride, bSk, bSj, bias ? 1 : 0);
+      .u32(batch, m, k, n, rowBlocks, colBlocks, aBatchStride, aSi, aSk, bBatchStride, bSk, bSj, bias ? 1 : 0, tanhOut ? 1 : 0);
     return out;
   }
 
-  #matmulVec4(ab: GPUBuffer, bb: GPUBuffer, biasb: GPUBuffer, hasBias: boolean, g: MatmulGeometry, mode: number): Buf {
+  #matmulVec4(ab: GPUBuffer, bb: GPUBuffer, biasb: GPUBuffer, hasBias: boolean, tanhOut: boolean, g: MatmulGeometry, mode: number): Buf {
     const { batch, m, k, n, aBatchStride, bBatchStride } = g;
     const out = this.#new('matmul', batch * m * n);
     const rowBlocks = Math.ceil(m / 4);
     this.#run('matmul_vec4', [ab, bb, biasb, out.buffer!], batch * rowBlocks * (n / 4))
-      .u32(batch, m, k, n, rowBlocks, mode, aBatchStride, bBatchStride, hasBias ? 1 : 0);
+      .u32(batch, m, k, n, rowBlocks, mode, aBatchStride, bBatchStride, hasBias ? 1 : 0, tanhOut ? 1 : 0);
     return out;
   }
 
@@ -430,7 +431,7 @@ export class WebGPUBackend implements Backend {
    * scalar kernel ran at 55-65% of the vec4 one's GFLOP/s (bench:lm, hidden 195 against 200), and
    * the copies are O(size) against the product's O(m·k·n).
    */
-  #matmulPadded(a: Buf, b: Buf, bias: Buf | null, g: MatmulGeometry, mode: number): Buf {
+  #matmulPadded(a: Buf, b: Buf, bias: Buf | null, tanhOut: boolean, g: MatmulGeometry, mode: number): Buf {
     const { batch, m, k, n, transA, transB, aBatchStride, bBatchStride } = g;
     const up = (x: number) => Math.ceil(x / 4) * 4;
     const [m4, k4, n4] = [mode === 2 ? up(m) : m, up(k), up(n)];
@@ -452,6 +453,7 @@ export class WebGPUBackend implements Backend {
       this.#get('matmul', 'b', bp, 0),
       biasp ? this.#get('matmul', 'bias', biasp, 0) : this.#placeholder,
       biasp !== null,
+      tanhOut,
       { batch, m: m4, k: k4, n: n4, transA, transB, aBatchStride: strideOf(a, ap, aBatchStride, m4 * k4), bBatchStride: strideOf(b, bp, bBatchStride, k4 * n4) },
       mode,
     );
