@@ -36,7 +36,7 @@ export interface PlasticRNNOptions {
   /**
    * Backprop memory: keep every k-th trace and recompute the rest during backward (1 = store all).
    * Default 10 (≈ √T for the paper's 120-200-step episodes): bench:kernels measured 4.8-5x less
-   * peak memory than storing all at B=30, N=200, T=120, for 1.09-1.19x the time. With k > 1, step()
+   * peak memory than storing all at B=30, N=200, T=120, for 1.09-1.20x the time. With k > 1, step()
    * disposes the traces of the state it consumed.
    */
   checkpointEvery?: number;
