@@ -48,7 +48,7 @@ export const TRAIN_OPTIONS: readonly OptionSpec[] = [
     shown: (t) => (t === 'maze' ? '100 (hebbian 101, none 139)' : '200'), help: 'recurrent neurons' },
   { name: 'eta-init', kind: 'number', group: 'network', path: 'net.etaInit', help: 'initial plasticity rate η (hebbian) and trace rate η_et (retroactive)' },
   { name: 'hebb-clip', kind: ['hard', 'soft'], group: 'network', path: 'net.hebbClip', help: 'Hebbian trace clip to [-1, 1]: hard, or the soft clip of the appendix control' },
-  { name: 'trace-checkpoint', kind: 'int', group: 'network', path: 'net.traceCheckpoint', help: 'keep every k-th plastic trace for backward, recompute the rest (saves memory)' },
+  { name: 'trace-checkpoint', kind: 'int', group: 'network', path: 'net.traceCheckpoint', help: 'keep every k-th plastic trace for backward, recompute the rest (1: keep all; at 120 steps 1.1-1.2x faster than 10, with 5x the trace memory)' },
   { name: 'batch-size', kind: 'int', group: 'training', path: 'batchSize', help: 'episodes per iteration' },
   { name: 'lr', kind: 'number', group: 'training', path: 'adam.lr', help: 'Adam learning rate' },
   { name: 'adam-eps', kind: 'number', group: 'training', path: 'adam.eps', help: 'Adam epsilon' },
