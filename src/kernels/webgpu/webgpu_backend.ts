@@ -62,13 +62,13 @@ const BINARY_OPS: readonly BinaryOp[] = [
   'add', 'sub', 'mul', 'div', 'max', 'min', 'eq', 'gt', 'ge', 'lt', 'le', 'tanh_grad', 'sigmoid_grad', 'relu_grad', 'clamp_grad',
 ];
 
-/** unary.wgsl specialised for each op (see its header). */
-const UNARY_KERNELS = {} as Record<`unary_${UnaryOp}`, KernelSource>;
-UNARY_OPS.forEach((op, i) => (UNARY_KERNELS[`unary_${op}`] = { files: wgslFiles(['unary', unary]), constants: { OP: i } }));
-
-/** binary.wgsl specialised for each op (see its header). */
-const BINARY_KERNELS = {} as Record<`binary_${BinaryOp}`, KernelSource>;
-BINARY_OPS.forEach((op, i) => (BINARY_KERNELS[`binary_${op}`] = { files: wgslFiles(['binary', binary]), constants: { OP: i } }));
+/** `file` specialised for each of `ops` by its override constant OP, the op's index (unary.wgsl, binary.wgsl). */
+function perOp<F extends string, O extends string>(file: F, text: string, ops: readonly O[]): Record<`${F}_${O}`, KernelSource> {
+  const entries = ops.map((op, i): [string, KernelSource] => [`${file}_${op}`, { files: wgslFiles([file, text]), constants: { OP: i } }]);
+  return Object.fromEntries(entries) as Record<`${F}_${O}`, KernelSource>;
+}
+const UNARY_KERNELS = perOp('unary', unary, UNARY_OPS);
+const BINARY_KERNELS = perOp('binary', binary, BINARY_OPS);
 
 /** A kernel file followed by the files it appends (see KernelSource). */
 const withFiles = (...files: [string, string][]): KernelSource => ({ files: wgslFiles(...files) });
