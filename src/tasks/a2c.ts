@@ -96,8 +96,8 @@ export async function rollout(net: PlasticRNN, env: Env, rng: Rng, opts: Rollout
   const r: Rollout = {
     batch: B, logits: null, values: null, actions: new Int32Array(T * B), rewards: new Float64Array(T * B), state: net.initialState(B),
   };
-  /** Every step's h (train mode), for the heads after the episode. */
-  const hs: Tensor[] = [];
+  /** Every step's h (train mode), for the heads after the episode; a Set for the per-step lookups. */
+  const hs = new Set<Tensor>();
   try {
     let obs: Float64Array | null = env.reset();
     for (let t = 0; t < T; t++) {
@@ -111,11 +111,12 @@ export async function rollout(net: PlasticRNN, env: Env, rng: Rng, opts: Rollout
           return [...stateTensors(next), probs];
         }),
       );
-      if (opts.train) hs.push(next.h);
+      if (opts.train) hs.add(next.h);
       // The previous state's tensors are now either in the graph (which holds its own references),
-      // shared with the new state (h becomes the pending update's `pre`) or kept for the heads.
-      const shared = new Set([...stateTensors(next), ...params, ...hs]);
-      for (const x of stateTensors(r.state)) if (!shared.has(x)) x.dispose();
+      // shared with the new state (h becomes the pending update's `pre`) or kept for the heads
+      // (its h and its pending `pre`, earlier steps' h).
+      const live = new Set(stateTensors(next));
+      for (const x of stateTensors(r.state)) if (!live.has(x) && !params.has(x) && !hs.has(x)) x.dispose();
       r.state = next;
 
       const p = await probs.data();
@@ -135,7 +136,7 @@ export async function rollout(net: PlasticRNN, env: Env, rng: Rng, opts: Rollout
     }
     if (opts.train) {
       [r.logits, r.values] = tidy(() => {
-        const { logits, value } = net.heads(reshape(stack(hs), [T * B, net.hiddenSize]));
+        const { logits, value } = net.heads(reshape(stack([...hs]), [T * B, net.hiddenSize]));
         return [logits, value];
       });
     }
