@@ -119,8 +119,7 @@ export class BufferPool {
   release(buffer: GPUBuffer, deferred: boolean): void {
     this.#bytesInUse -= buffer.size;
     if (!deferred) this.#keepOrDestroy(buffer);
-    else if (this.#pending.has(buffer.size)) this.#pending.get(buffer.size)!.push(buffer);
-    else this.#pending.set(buffer.size, [buffer]);
+    else listOf(this.#pending, buffer.size).push(buffer);
   }
 
   /** Call after each submit: buffers released while it was being recorded become reusable. */
@@ -136,7 +135,7 @@ export class BufferPool {
 
   #keepOrDestroy(buffer: GPUBuffer): void {
     const size = buffer.size;
-    const list = this.#free.get(size) ?? [];
+    const list = listOf(this.#free, size);
     const cap = this.#limits.upToPeak ? Math.max(this.#limits.maxFreeBytes, this.#peakInUse) : this.#limits.maxFreeBytes;
     if (list.length >= this.#limits.maxFreePerClass || size > cap) {
       this.#destroy(buffer);
@@ -153,7 +152,6 @@ export class BufferPool {
       else hi = mid;
     }
     list.splice(lo, 0, buffer);
-    this.#free.set(size, list);
     this.#freeBytes += size;
     this.#released.add(buffer);
   }
@@ -172,4 +170,11 @@ export class BufferPool {
     this.#bytesAllocated -= buffer.size;
     this.#numBuffers--;
   }
+}
+
+/** The list of size class `size` in `lists`, created empty on first use. */
+function listOf(lists: Map<number, GPUBuffer[]>, size: number): GPUBuffer[] {
+  let list = lists.get(size);
+  if (!list) lists.set(size, (list = []));
+  return list;
 }
