@@ -4,13 +4,14 @@
  *
  *   node scripts/run.mjs bench/plastic_time.ts [BxN] [rule]      (default 30x200 retroactive)
  *
- * Prints the sorted ms per call of 5 batches of 10 calls each: plasticStep (fwd), plasticStepBackward
- * (bwd) with every incoming gradient present, and our raw copy of one trace (copy: the bandwidth
- * floor of that moment). Inputs are random; full alpha, one modulation per episode, hard clip ±1.
+ * Prints the sorted ms per call of 5 batches of 10 calls each (harness.timeCases: the three cases'
+ * batches interleaved): plasticStep (fwd), plasticStepBackward (bwd) with every incoming gradient
+ * present, and our raw copy of one trace (copy: the bandwidth floor of that moment). Inputs are random; full alpha, one modulation per episode, hard clip ±1.
  * bench:kernels measures the same kernels against peers, with floors and targets.
  */
 import type { Buf, PlasticGeometry, PlasticRule } from '../src/kernels/backend.js';
 import { createWebGPUBackend } from '../src/kernels/webgpu/webgpu_backend.js';
+import { timeCases } from './harness.js';
 
 const [B, N] = (process.argv[2] ?? '30x200').split('x').map(Number);
 const rule = (process.argv[3] ?? 'retroactive') as PlasticRule;
@@ -26,21 +27,17 @@ const inp = {
 const [h, dh, dHebb, dElig] = [random(B * N), random(B * N), random(trace), random(trace)];
 const freeAll = (bufs: object) => Object.values(bufs).forEach((b) => b && backend.free(b as Buf));
 
-async function time(name: string, call: () => void): Promise<void> {
-  for (let i = 0; i < 2; i++) call();
-  await backend.sync();
-  const ms: number[] = [];
-  for (let k = 0; k < 5; k++) {
-    const t0 = performance.now();
-    for (let i = 0; i < 10; i++) call();
-    await backend.sync();
-    ms.push((performance.now() - t0) / 10);
-  }
-  console.log(name, ms.sort((a, b) => a - b).map((x) => x.toFixed(2)).join(' '));
-}
-
+// The harness's timing, batches of the three cases interleaved; printed: every batch's ms per call.
+const lib = { flush: () => backend.flush(), sync: () => backend.sync() };
+const cases: [string, () => void][] = [
+  ['fwd', () => freeAll(backend.plasticStep(g, inp))],
+  ['bwd', () => freeAll(backend.plasticStepBackward(g, inp, h, dh, dHebb, retro ? dElig : null))],
+  ['copy', () => backend.free(backend.copyRaw(inp.hebb, trace))],
+];
+const timings = await timeCases(cases.map(([, run]) => ({ lib, c: { run, dispose: () => {} } })), { count: 10, reps: 5 });
 console.log(`# B=${B} N=${N} ${rule} on ${backend.gpu.device.adapterInfo.description}`);
-await time('fwd', () => freeAll(backend.plasticStep(g, inp)));
-await time('bwd', () => freeAll(backend.plasticStepBackward(g, inp, h, dh, dHebb, retro ? dElig : null)));
-await time('copy', () => backend.free(backend.copyRaw(inp.hebb, trace)));
+timings.forEach((t, i) => {
+  if (t instanceof Error) throw t;
+  console.log(cases[i][0], t.batchesMs.map((ms) => ms / t.count).sort((x, y) => x - y).map((x) => x.toFixed(2)).join(' '));
+});
 backend.destroy();
