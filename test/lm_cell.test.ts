@@ -79,10 +79,11 @@ function authorsLayer(params: Record<string, Float64Array>, plasticity: LstmPlas
 }
 
 describe('PlasticLSTMLayer forward against the authors\' equations', () => {
-  const [B, IN, N, T] = [2, 3, 4, 6];
+  const [B, IN, T] = [2, 3, 6];
   for (const plasticity of ['hebbian', 'neuromodulated', 'retroactive'] as const) {
-    for (const [alpha, fanout] of [['neuron', 'neuron'], ['full', 'neuron'], ['full', 'connection']] as const) {
-      test(`${plasticity}, ${alpha} α, η per ${fanout}: every h_t and the trace agree (clip ±2 active)`, async () => {
+    // N = 5 also: the fused kernels run the layer zero-padded to N = 8 (the per-connection η runs the reference).
+    for (const [alpha, fanout, N] of [['neuron', 'neuron', 4], ['full', 'neuron', 4], ['full', 'connection', 4], ['neuron', 'neuron', 5], ['full', 'neuron', 5]] as const) {
+      test(`${plasticity}, N = ${N}, ${alpha} α, η per ${fanout}: every h_t and the trace agree (clip ±2 active)`, async () => {
         const rng = new bp.Rng(11);
         const layer = new PlasticLSTMLayer({ inputSize: IN, hiddenSize: N, plasticity, alpha, fanout, rng });
         // Large α, η and fan-out, so that plasticity changes h and the ±2 clip engages.
@@ -142,10 +143,12 @@ describe('per-connection η stays off the fused kernels', () => {
 
 // ---------------------------------------------------------------- gradients of the whole model
 
-const [V, E, N, B, T] = [5, 3, 4, 2, 3];
+const [V, E, B, T] = [5, 3, 2, 3];
 
 interface Variant {
   cell: LmCell;
+  /** Hidden size (default 4); 5 runs the fused kernels on the layer zero-padded to 8. */
+  n?: number;
   alpha: 'neuron' | 'full';
   /** The paper's per-connection η and fan-out: the reference composition only. */
   fanout?: 'connection';
@@ -157,7 +160,7 @@ const ownKernel = (v: Variant) => (v.fanout === 'connection' ? 'reference' : 'fu
 function makeModel(v: Variant, kernel: 'fused' | 'reference', checkpointEvery = 1): LanguageModel {
   const rng = new bp.Rng(5);
   const m = new LanguageModel({
-    vocabSize: V, embeddingSize: E, hiddenSize: N, numLayers: 2, tied: false, cell: v.cell, alpha: v.alpha, fanout: v.fanout, rng,
+    vocabSize: V, embeddingSize: E, hiddenSize: v.n ?? 4, numLayers: 2, tied: false, cell: v.cell, alpha: v.alpha, fanout: v.fanout, rng,
     plastic: { kernel, checkpointEvery },
   });
   // Plasticity as large as the rest, with modulation of both signs.
@@ -167,6 +170,7 @@ function makeModel(v: Variant, kernel: 'fused' | 'reference', checkpointEvery = 
 
 /** A carried state as in mid-epoch: traces near the clip bound and a pending update with mixed-sign modulation. */
 function carriedState(v: Variant): LmState {
+  const N = v.n ?? 4;
   const rng = new bp.Rng(7);
   const t = (shape: number[], scale: number) => bp.keep(bp.tensor(draws(rng, shape.reduce((a, b) => a * b, 1), scale), shape));
   return [0, 1].map(() => ({
@@ -181,6 +185,7 @@ function carriedState(v: Variant): LmState {
 /** The carried modulation: η or the fan-out's output, per neuron or per connection. */
 function pendingMod(v: Variant, t: (shape: number[], scale: number) => bp.Tensor): bp.Tensor {
   const perConnection = v.fanout === 'connection';
+  const N = v.n ?? 4;
   if (v.cell === 'hebbian') return perConnection ? t([N, N], 0.5) : t([1], 0.5);
   return perConnection ? t([B, N, N], 1.5) : t([B, N], 1.5);
 }
@@ -258,10 +263,13 @@ const VARIANTS: Variant[] = [
   { cell: 'hebbian', alpha: 'full', fanout: 'connection' },
   { cell: 'neuromodulated', alpha: 'full', fanout: 'connection' },
   { cell: 'retroactive', alpha: 'neuron', fanout: 'connection' },
+  { cell: 'hebbian', alpha: 'neuron', n: 5 },
+  { cell: 'neuromodulated', alpha: 'full', n: 5 },
+  { cell: 'retroactive', alpha: 'neuron', n: 5 },
 ];
 
 const variantName = (v: Variant) =>
-  v.cell === 'lstm' ? 'baseline LSTM' : `${v.cell}, ${v.alpha} α${v.fanout === 'connection' ? ', per-connection η' : ''}`;
+  v.cell === 'lstm' ? 'baseline LSTM' : `${v.cell}, ${v.alpha} α${v.fanout === 'connection' ? ', per-connection η' : ''}${v.n ? `, N = ${v.n}` : ''}`;
 
 describe('language-model gradients (float64 CPU)', () => {
   for (const v of VARIANTS) {

@@ -25,7 +25,7 @@
  * carries that pending update (pre = h_{t−2}, post = c̃_{t−1}, mod of step t−1).
  */
 import {
-  add, full, Linear, Module, plasticStep, plasticStepReference, reshape, sigmoid, slice, tensor, TraceTape, uniform, zeros,
+  add, concat, full, Linear, Module, plasticStep, plasticStepReference, reshape, sigmoid, slice, tensor, TraceTape, uniform, zeros,
   type PlasticConfig, type Rng, type Tensor,
 } from '../autograd/index.js';
 import { joinSteps, lstmUpdate, type LayerState, type RecurrentLayer } from './lstm.js';
@@ -120,23 +120,65 @@ export class PlasticLSTMLayer extends Module implements RecurrentLayer {
     const batch = x.shape[0] / steps;
     const every = this.opts.checkpointEvery ?? 1;
     const tape = train && every > 1 && this.#kernel === 'fused' ? new TraceTape(every) : null;
+    const wide = this.#widener();
+    const [w, alpha] = [wide.square(this.w), wide.alpha(this.alpha)];
     const xproj = this.x2h.forward(x);
-    let { h, c, hebb, elig, pending } = state;
+    let { h, c, pending } = state;
+    let [hebb, elig] = [wide.trace(state.hebb!), state.elig && wide.trace(state.elig)];
+    // The pending update as the kernels take it (widened); `pending` keeps it at the layer's width.
+    let upd = pending && { pre: wide.cols(pending.pre), post: wide.cols(pending.post), mod: wide.mod(pending.mod) };
     const hs: Tensor[] = [];
     for (let t = 0; t < steps; t++) {
       const xp = slice(xproj, [t * batch, 0], [batch, 4 * n]);
       const sig = sigmoid(add(slice(xp, [0, 0], [batch, 3 * n]), this.h2h.forward(h)));
+      const hWide = wide.cols(h);
       // Nothing is pending at the start of an epoch: Δ = 0 leaves the zero traces unchanged.
-      const upd = pending ?? { pre: h, post: zeros([batch, n]), mod: zeros([1]) };
-      const args = { hebb: hebb!, elig, ...upd, eta: this.etaet, x: h, drive: slice(xp, [0, 3 * n], [batch, n]), w: this.w, alpha: this.alpha };
+      upd ??= { pre: hWide, post: zeros(hWide.shape), mod: zeros([1]) };
+      const args = { hebb, elig, ...upd, eta: this.etaet, x: hWide, drive: wide.cols(slice(xp, [0, 3 * n], [batch, n])), w, alpha };
       const r = this.#kernel === 'reference' ? plasticStepReference(this.#cfg, args) : plasticStep(this.#cfg, args, tape);
+      const post = wide.narrowCols(r.h);
       const hPrev = h;
-      ({ h, c } = lstmUpdate(sig, r.h, c, n));
+      ({ h, c } = lstmUpdate(sig, post, c, n));
       [hebb, elig] = [r.hebb, r.elig];
-      pending = { pre: hPrev, post: r.h, mod: this.#modulation(h) };
+      pending = { pre: hPrev, post, mod: this.#modulation(h) };
+      upd = { pre: hWide, post: r.h, mod: wide.mod(pending.mod) };
       hs.push(h);
     }
-    return { output: joinSteps(hs), state: { h, c, hebb, elig, pending } };
+    return { output: joinSteps(hs), state: { h, c, hebb: wide.narrowTrace(hebb), elig: elig && wide.narrowTrace(elig), pending } };
+  }
+
+  /**
+   * Zero padding of the layer's tensors to the width the fused kernels take, N rounded up to a
+   * multiple of 4, and back; the identity for the reference composition or when 4 divides N.
+   * The kernels' vec4 variant needs rows that start on vec4 boundaries; as floats, the B = 20,
+   * N = 195 backward took 1.6-1.7x as long as at N = 196 (bench/plastic_time.ts). The extra
+   * neurons are silent: their rows and columns of w, α, the drive and the traces are zero, so
+   * their output is tanh(0) = 0, their trace rows and columns get no update, and the gradients of
+   * the real entries are unchanged (every term an extra neuron adds is a product with a zero).
+   */
+  #widener() {
+    const n = this.hiddenSize;
+    const extra = this.#kernel === 'fused' ? (4 - (n % 4)) % 4 : 0;
+    const pad = (t: Tensor, ...axes: number[]): Tensor => {
+      for (const axis of extra === 0 ? [] : axes) t = concat([t, zeros(t.shape.map((s, d) => (d === axis ? extra : s)))], axis);
+      return t;
+    };
+    const narrow = (t: Tensor, ...axes: number[]): Tensor =>
+      extra === 0 ? t : slice(t, t.shape.map(() => 0), t.shape.map((s, d) => (axes.includes(d) ? n : s)));
+    return {
+      /** [B, N] → [B, N']. */
+      cols: (t: Tensor) => pad(t, 1),
+      /** w [N, N] → [N', N']. */
+      square: (t: Tensor) => pad(t, 0, 1),
+      /** α [N, 1] → [N', 1], or [N, N] → [N', N']. */
+      alpha: (t: Tensor) => (t.shape[1] === 1 ? pad(t, 0) : pad(t, 0, 1)),
+      /** A trace [B, N, N] → [B, N', N']. */
+      trace: (t: Tensor) => pad(t, 1, 2),
+      /** η: [1] as it is, the fan-out's [B, N] → [B, N']. */
+      mod: (t: Tensor) => (t.rank === 2 ? pad(t, 1) : t),
+      narrowCols: (t: Tensor) => narrow(t, 1),
+      narrowTrace: (t: Tensor) => narrow(t, 1, 2),
+    };
   }
 
   /**
