@@ -458,6 +458,8 @@ describe('error messages', () => {
     expectThrowMentioning(() => bp.reshape(x, [4, 2]), bp.ShapeError, ['reshape', '[2,3]', '[4,2]']);
     expectThrowMentioning(() => bp.concat([x, bp.zeros([3, 2])], 0), bp.ShapeError, ['concat', '[3,2]', '[2,3]']);
     expectThrowMentioning(() => bp.slice(x, [1, 0], [2, 3]), bp.ShapeError, ['slice', '[2,3]']);
+    expectThrowMentioning(() => bp.pad(x, [[0, 1]]), bp.ShapeError, ['pad', 'widths', '[2,3]']);
+    expectThrowMentioning(() => bp.pad(x, [[0, 1], [-1, 0]]), bp.ShapeError, ['pad', 'widths', '[2,3]']);
     expectThrowMentioning(() => bp.squeeze(x, 0), bp.ShapeError, ['squeeze', '[2,3]']);
     expectThrowMentioning(() => bp.expand(x, [4, 3]), bp.ShapeError, ['expand', '[2,3]', '[4,3]']);
     x.dispose();

@@ -137,6 +137,14 @@ function sliceJs(x: Nd, begin: readonly number[], size: readonly number[]): Nd {
   return { shape, data: out };
 }
 
+function padJs(x: Nd, widths: readonly (readonly [number, number])[]): Nd {
+  const shape = x.shape.map((s, d) => widths[d][0] + s + widths[d][1]);
+  const out = new Float64Array(sizeOf(shape));
+  let i = 0;
+  for (const idx of indices(x.shape)) out[offsetOf(shape, idx.map((v, d) => v + widths[d][0]))] = x.data[i++];
+  return { shape, data: out };
+}
+
 function concatJs(xs: readonly Nd[], axis: number): Nd {
   const a = (axis + xs[0].shape.length) % xs[0].shape.length;
   const shape = [...xs[0].shape];
@@ -452,6 +460,8 @@ addCase('permute [1,3,0,2]', [[2, 3, 4, 5]], ([x]) => bp.permute(x, [1, 3, 0, 2]
 addCase('slice [1,2]+[3,-1]', [[5, 7]], ([x]) => bp.slice(x, [1, 2], [3, -1]), ([x]) => sliceJs(x, [1, 2], [3, -1]));
 addCase('slice 3-D', [[3, 4, 5]], ([x]) => bp.slice(x, [0, 1, 2], [2, 2, 3]), ([x]) => sliceJs(x, [0, 1, 2], [2, 2, 3]));
 addCase('slice one element', [[3, 129]], ([x]) => bp.slice(x, [2, 128], [1, 1]), ([x]) => sliceJs(x, [2, 128], [1, 1]), { fdSamples: 64 });
+addCase('pad 2-D', [[3, 5]], ([x]) => bp.pad(x, [[1, 2], [0, 3]]), ([x]) => padJs(x, [[1, 2], [0, 3]]));
+addCase('pad 3-D, last two dims', [[2, 3, 3]], ([x]) => bp.pad(x, [[0, 0], [0, 1], [2, 1]]), ([x]) => padJs(x, [[0, 0], [0, 1], [2, 1]]));
 addCase('concat axis 0', [[2, 3], [4, 3], [1, 3]], (xs) => bp.concat(xs, 0), (xs) => concatJs(xs, 0));
 addCase('concat axis 1', [[2, 3], [2, 1], [2, 5]], (xs) => bp.concat(xs, 1), (xs) => concatJs(xs, 1));
 addCase('concat axis -1 (3-D)', [[2, 3, 4], [2, 3, 1]], (xs) => bp.concat(xs, -1), (xs) => concatJs(xs, -1));

@@ -25,7 +25,7 @@
  * carries that pending update (pre = h_{t−2}, post = c̃_{t−1}, mod of step t−1).
  */
 import {
-  add, concat, full, Linear, Module, plasticStep, plasticStepReference, reshape, sigmoid, slice, tensor, TraceTape, uniform, zeros,
+  add, full, Linear, linear, pad, Module, plasticStep, plasticStepReference, reshape, sigmoid, slice, tensor, TraceTape, uniform, zeros,
   type PlasticConfig, type Rng, type Tensor,
 } from '../autograd/index.js';
 import { joinSteps, lstmUpdate, type LayerState, type RecurrentLayer } from './lstm.js';
@@ -116,79 +116,88 @@ export class PlasticLSTMLayer extends Module implements RecurrentLayer {
   }
 
   forward(x: Tensor, steps: number, state: LayerState, train: boolean): { output: Tensor; state: LayerState } {
-    const n = this.hiddenSize;
     const batch = x.shape[0] / steps;
     const every = this.opts.checkpointEvery ?? 1;
     const tape = train && every > 1 && this.#kernel === 'fused' ? new TraceTape(every) : null;
-    const wide = this.#widener();
-    const [w, alpha] = [wide.square(this.w), wide.alpha(this.alpha)];
-    const xproj = this.x2h.forward(x);
-    let { h, c, pending } = state;
-    let [hebb, elig] = [wide.trace(state.hebb!), state.elig && wide.trace(state.elig)];
-    // The pending update as the kernels take it (widened); `pending` keeps it at the layer's width.
-    let upd = pending && { pre: wide.cols(pending.pre), post: wide.cols(pending.post), mod: wide.mod(pending.mod) };
+    const p = widened(this, this.#kernel === 'fused' ? (4 - (this.hiddenSize % 4)) % 4 : 0);
+    const n = p.n;
+    const xproj = linear(x, p.x2h.weight, p.x2h.bias);
+    let [h, c] = [p.widen(state.h, 1), p.widen(state.c, 1)];
+    let [hebb, elig] = [p.widen(state.hebb!, 1, 2), state.elig && p.widen(state.elig, 1, 2)];
+    let pending = state.pending && { pre: p.widen(state.pending.pre, 1), post: p.widen(state.pending.post, 1), mod: p.widenMod(state.pending.mod) };
     const hs: Tensor[] = [];
     for (let t = 0; t < steps; t++) {
       const xp = slice(xproj, [t * batch, 0], [batch, 4 * n]);
-      const sig = sigmoid(add(slice(xp, [0, 0], [batch, 3 * n]), this.h2h.forward(h)));
-      const hWide = wide.cols(h);
+      const sig = sigmoid(add(slice(xp, [0, 0], [batch, 3 * n]), linear(h, p.h2h.weight, p.h2h.bias)));
       // Nothing is pending at the start of an epoch: Δ = 0 leaves the zero traces unchanged.
-      upd ??= { pre: hWide, post: zeros(hWide.shape), mod: zeros([1]) };
-      const args = { hebb, elig, ...upd, eta: this.etaet, x: hWide, drive: wide.cols(slice(xp, [0, 3 * n], [batch, n])), w, alpha };
+      const upd = pending ?? { pre: h, post: zeros([batch, n]), mod: zeros([1]) };
+      const args = { hebb, elig, ...upd, eta: this.etaet, x: h, drive: slice(xp, [0, 3 * n], [batch, n]), w: p.w, alpha: p.alpha };
       const r = this.#kernel === 'reference' ? plasticStepReference(this.#cfg, args) : plasticStep(this.#cfg, args, tape);
-      const post = wide.narrowCols(r.h);
       const hPrev = h;
-      ({ h, c } = lstmUpdate(sig, post, c, n));
+      ({ h, c } = lstmUpdate(sig, r.h, c, n));
       [hebb, elig] = [r.hebb, r.elig];
-      pending = { pre: hPrev, post, mod: this.#modulation(h) };
-      upd = { pre: hWide, post: r.h, mod: wide.mod(pending.mod) };
+      pending = { pre: hPrev, post: r.h, mod: this.#modulation(h, p) };
       hs.push(h);
     }
-    return { output: joinSteps(hs), state: { h, c, hebb: wide.narrowTrace(hebb), elig: elig && wide.narrowTrace(elig), pending } };
-  }
-
-  /**
-   * Zero padding of the layer's tensors to the width the fused kernels take, N rounded up to a
-   * multiple of 4, and back; the identity for the reference composition or when 4 divides N.
-   * The kernels' vec4 variant needs rows that start on vec4 boundaries; as floats, the B = 20,
-   * N = 195 backward took 1.6-1.7x as long as at N = 196 (bench/plastic_time.ts). The extra
-   * neurons are silent: their rows and columns of w, α, the drive and the traces are zero, so
-   * their output is tanh(0) = 0, their trace rows and columns get no update, and the gradients of
-   * the real entries are unchanged (every term an extra neuron adds is a product with a zero).
-   */
-  #widener() {
-    const n = this.hiddenSize;
-    const extra = this.#kernel === 'fused' ? (4 - (n % 4)) % 4 : 0;
-    const pad = (t: Tensor, ...axes: number[]): Tensor => {
-      for (const axis of extra === 0 ? [] : axes) t = concat([t, zeros(t.shape.map((s, d) => (d === axis ? extra : s)))], axis);
-      return t;
-    };
-    const narrow = (t: Tensor, ...axes: number[]): Tensor =>
-      extra === 0 ? t : slice(t, t.shape.map(() => 0), t.shape.map((s, d) => (axes.includes(d) ? n : s)));
     return {
-      /** [B, N] → [B, N']. */
-      cols: (t: Tensor) => pad(t, 1),
-      /** w [N, N] → [N', N']. */
-      square: (t: Tensor) => pad(t, 0, 1),
-      /** α [N, 1] → [N', 1], or [N, N] → [N', N']. */
-      alpha: (t: Tensor) => (t.shape[1] === 1 ? pad(t, 0) : pad(t, 0, 1)),
-      /** A trace [B, N, N] → [B, N', N']. */
-      trace: (t: Tensor) => pad(t, 1, 2),
-      /** η: [1] as it is, the fan-out's [B, N] → [B, N']. */
-      mod: (t: Tensor) => (t.rank === 2 ? pad(t, 1) : t),
-      narrowCols: (t: Tensor) => narrow(t, 1),
-      narrowTrace: (t: Tensor) => narrow(t, 1, 2),
+      output: p.narrow(joinSteps(hs), 1),
+      state: {
+        h: p.narrow(h, 1),
+        c: p.narrow(c, 1),
+        hebb: p.narrow(hebb, 1, 2),
+        elig: elig && p.narrow(elig, 1, 2),
+        pending: pending && { pre: p.narrow(pending.pre, 1), post: p.narrow(pending.post, 1), mod: p.narrowMod(pending.mod) },
+      },
     };
   }
 
   /**
    * η of the update just computed: the learned η ([1], or [N, N] per connection), or the fan-out
-   * of m = tanh(w_mod·h_t + b) ([B, N], or [B, N, N] per connection).
+   * of m = tanh(w_mod·h_t + b) ([B, N'], or [B, N, N] per connection).
    */
-  #modulation(h: Tensor): Tensor {
-    if (!this.h2mod) return this.eta!;
-    const eta = this.modfanout!.forward(this.h2mod.forward(h, { activation: 'tanh' }));
-    const n = this.hiddenSize;
-    return this.opts.fanout === 'connection' ? reshape(eta, [h.shape[0], n, n]) : eta;
+  #modulation(h: Tensor, p: ReturnType<typeof widened>): Tensor {
+    if (!p.h2mod || !p.modfanout) return this.eta!;
+    const eta = linear(linear(h, p.h2mod.weight, p.h2mod.bias, { activation: 'tanh' }), p.modfanout.weight, p.modfanout.bias);
+    return this.opts.fanout === 'connection' ? reshape(eta, [h.shape[0], p.n, p.n]) : eta;
   }
+}
+
+/**
+ * The layer as the step loop runs it: N' = N + extra neurons (PlasticLSTMLayer pads N to a
+ * multiple of 4 where the fused kernels run; with extra = 0 everything below is the identity), with the parameters
+ * zero-padded to N' and the helpers that pad the carried state and narrow it back.
+ * Why: the kernels' vec4 variant needs trace rows that start on vec4 boundaries (as floats, the
+ * B = 20, N = 195 backward took 1.6-1.7x as long as at N = 196, bench/plastic_time.ts), and the
+ * recurrent matmuls take their vec4 kernel too, with no padding inside the step loop.
+ * The extra neurons are silent and change no gradient: every weight into or out of them and
+ * their biases are zero, so their drive and cell input are 0, their cell state stays 0 (it
+ * starts at 0 and adds i·0), their output is o·tanh(0) = 0, and their trace rows and columns
+ * get no update. Every term they add to a real neuron's value or gradient is a product with one
+ * of those zeros; the gradients of the padding itself are dropped by pad's adjoint, a slice.
+ */
+function widened(layer: PlasticLSTMLayer, extra: number) {
+  const n = layer.hiddenSize;
+  /** t with `extra` zeros appended along each of `axes`. */
+  const widen = (t: Tensor, ...axes: number[]): Tensor => pad(t, t.shape.map((_, d) => [0, axes.includes(d) ? extra : 0] as const));
+  const narrow = (t: Tensor, ...axes: number[]): Tensor =>
+    extra === 0 ? t : slice(t, t.shape.map(() => 0), t.shape.map((s, d) => (axes.includes(d) ? n : s)));
+  /** A projection whose output rows are `gates` blocks of N (and whose input is the hidden state if `recurrent`). */
+  const gates = (l: Linear, count: number, recurrent: boolean) => ({
+    weight: reshape(widen(reshape(l.weight, [count, n, l.inFeatures]), ...(recurrent ? [1, 2] : [1])), [count * (n + extra), recurrent ? n + extra : l.inFeatures]),
+    bias: reshape(widen(reshape(l.bias!, [count, n]), 1), [count * (n + extra)]),
+  });
+  return {
+    n: n + extra,
+    widen,
+    narrow,
+    /** η: [1] as it is, the fan-out's [B, N] → [B, N']. */
+    widenMod: (t: Tensor) => (t.rank === 2 ? widen(t, 1) : t),
+    narrowMod: (t: Tensor) => (t.rank === 2 ? narrow(t, 1) : t),
+    x2h: gates(layer.x2h, 4, false),
+    h2h: gates(layer.h2h, 3, true),
+    w: widen(layer.w, 0, 1),
+    alpha: widen(layer.alpha, ...(layer.alpha.shape[1] === 1 ? [0] : [0, 1])),
+    h2mod: layer.h2mod && { weight: widen(layer.h2mod.weight, 1), bias: layer.h2mod.bias! },
+    modfanout: layer.modfanout && { weight: widen(layer.modfanout.weight, 0), bias: widen(layer.modfanout.bias!, 0) },
+  };
 }

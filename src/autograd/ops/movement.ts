@@ -151,6 +151,18 @@ export function slice(x: Tensor, begin: readonly number[], size: readonly number
   return runOp(sliceDef, [x], { begin: [...begin], size: s, full: x.shape })[0];
 }
 
+/**
+ * x with zeros around it: `widths[d] = [before, after]` zeros added at the start and the end of
+ * dim d (numpy's pad with constant 0). The adjoint of slice.
+ */
+export function pad(x: Tensor, widths: readonly (readonly [number, number])[]): Tensor {
+  if (widths.length !== x.rank || widths.some(([a, b]) => !Number.isInteger(a) || !Number.isInteger(b) || a < 0 || b < 0)) {
+    throw new ShapeError(`pad: widths ${JSON.stringify(widths)} must hold one pair of non-negative integers per dim of x ${fmtShape(x.shape)}`);
+  }
+  if (widths.every(([a, b]) => a === 0 && b === 0)) return x;
+  return runOp(padDef, [x], { begin: widths.map(([a]) => a), size: [...x.shape], full: x.shape.map((s, d) => widths[d][0] + s + widths[d][1]) })[0];
+}
+
 // ---------------------------------------------------------------- concat, stack
 
 const concatDef: OpDef<{ axis: number }> = {
