@@ -2,11 +2,13 @@
  * A quick timing of the plastic kernels alone, for comparing two versions of a kernel (run it
  * on each commit, alternating, since lavapipe's speed drifts by 10-30% over minutes):
  *
- *   node scripts/run.mjs bench/plastic_time.ts [BxN] [rule]      (default 30x200 retroactive)
+ *   node scripts/run.mjs bench/plastic_time.ts [BxN] [rule] [rl|lstm]   (default 30x200 retroactive rl)
  *
  * Prints the sorted ms per call of 5 batches of 10 calls each (harness.timeCases: the three cases'
  * batches interleaved): plasticStep (fwd), plasticStepBackward (bwd) with every incoming gradient
- * present, and our raw copy of one trace (copy: the bandwidth floor of that moment). Inputs are random; full alpha, one modulation per episode, hard clip ±1.
+ * present, and our raw copy of one trace (copy: the bandwidth floor of that moment). Inputs are random,
+ * hard clip ±1, and the geometry of the RL networks (`rl`: full alpha, one modulation per episode)
+ * or of the plastic LSTM (`lstm`: alpha and modulation per neuron).
  * bench:kernels measures the same kernels against peers, with floors and targets.
  */
 import type { Buf, PlasticGeometry, PlasticRule } from '../src/kernels/backend.js';
@@ -18,11 +20,12 @@ const rule = (process.argv[3] ?? 'retroactive') as PlasticRule;
 const backend = (await createWebGPUBackend()) ?? (() => { throw new Error('plastic_time: no WebGPU adapter'); })();
 const random = (n: number) => backend.upload(Float32Array.from({ length: n }, () => Math.random() * 2 - 1));
 const retro = rule === 'retroactive';
-const g: PlasticGeometry = { batch: B, n: N, rule, clip: 'hard', clipValue: 1, modKind: 'episode', alphaKind: 'full' };
+const lstm = process.argv[4] === 'lstm';
+const g: PlasticGeometry = { batch: B, n: N, rule, clip: 'hard', clipValue: 1, modKind: lstm ? 'neuron' : 'episode', alphaKind: lstm ? 'neuron' : 'full' };
 const trace = B * N * N;
 const inp = {
-  hebb: random(trace), elig: retro ? random(trace) : null, pre: random(B * N), post: random(B * N), mod: random(B),
-  eta: retro ? random(1) : null, x: random(B * N), drive: random(B * N), w: random(N * N), alpha: random(N * N),
+  hebb: random(trace), elig: retro ? random(trace) : null, pre: random(B * N), post: random(B * N), mod: random(lstm ? B * N : B),
+  eta: retro ? random(1) : null, x: random(B * N), drive: random(B * N), w: random(N * N), alpha: random(lstm ? N : N * N),
 };
 const [h, dh, dHebb, dElig] = [random(B * N), random(B * N), random(trace), random(trace)];
 const freeAll = (bufs: object) => Object.values(bufs).forEach((b) => b && backend.free(b as Buf));
@@ -35,7 +38,7 @@ const cases: [string, () => void][] = [
   ['copy', () => backend.free(backend.copyRaw(inp.hebb, trace))],
 ];
 const timings = await timeCases(cases.map(([, run]) => ({ lib, c: { run, dispose: () => {} } })), { count: 10, reps: 5 });
-console.log(`# B=${B} N=${N} ${rule} on ${backend.gpu.device.adapterInfo.description}`);
+console.log(`# B=${B} N=${N} ${rule} ${lstm ? 'lstm' : 'rl'} on ${backend.gpu.device.adapterInfo.description}`);
 timings.forEach((t, i) => {
   if (t instanceof Error) throw t;
   console.log(cases[i][0], t.batchesMs.map((ms) => ms / t.count).sort((x, y) => x - y).map((x) => x.toFixed(2)).join(' '));
