@@ -1,8 +1,9 @@
 /**
- * The plastic LSTM of Table 1, at tiny sizes:
+ * The LSTM layers of Table 1, at tiny sizes (N = 5 too: the layers run zero-padded to N = 8):
  * - forward: the layer against a plain-JS transcription of the authors' PlasticLSTM equations in
  *   their layout (h_{t−1}ᵀ(w + α⊙Hebb), Hebb[pre, post]), so the pending-update bookkeeping and
- *   our transposed layout are checked against the paper, not against ourselves;
+ *   our transposed layout are checked against the paper, not against ourselves; the baseline
+ *   layer against the LSTM equations;
  * - backward, on the float64 CPU: the whole language model on the fused plasticStep against the
  *   same model on plasticStepReference, and both (and the baseline LSTM) against central finite
  *   differences;
@@ -13,6 +14,7 @@
 import { beforeAll, describe, expect, test } from 'vitest';
 import * as bp from '../src/autograd/index.js';
 import { LanguageModel, type LmCell, type LmState } from '../src/models/lm.js';
+import { LSTMLayer } from '../src/models/lstm.js';
 import { PlasticLSTMLayer, type LstmPlasticity } from '../src/models/plastic_lstm.js';
 import { describeWebGPU, getTestBackends } from './helpers/backends.js';
 
@@ -121,6 +123,35 @@ describe('PlasticLSTMLayer forward against the authors\' equations', () => {
         layer.dispose();
       });
     }
+  }
+});
+
+describe('LSTMLayer forward against the LSTM equations', () => {
+  const [B, IN, T] = [2, 3, 6];
+  // N = 5: the layer runs zero-padded to N = 8.
+  for (const N of [4, 5]) {
+    test(`N = ${N}: every h_t and the final c agree`, async () => {
+      const rng = new bp.Rng(13);
+      const layer = new LSTMLayer(IN, N, rng);
+      setParams(layer, rng, () => 1.2);
+      const [wx, bx, wh, bh] = await Promise.all([layer.x2h.weight, layer.x2h.bias!, layer.h2h.weight, layer.h2h.bias!].map(async (p) => Float64Array.from(await p.data())));
+      const xs = draws(rng, T * B * IN, 1.5);
+      const out = layer.forward(bp.tensor(xs, [T * B, IN]), T, layer.initialState(B));
+      const [hs, cs] = [await out.output.data(), await out.state.c.data()];
+      for (let b = 0; b < B; b++) {
+        let [h, c] = [new Array<number>(N).fill(0), new Array<number>(N).fill(0)];
+        for (let t = 0; t < T; t++) {
+          const x = xs.slice((t * B + b) * IN, (t * B + b + 1) * IN);
+          // Rows (i, f, o, g) of W_x·x + b_x + W_h·h + b_h.
+          const pre = Array.from({ length: 4 * N }, (_, r) => bx[r] + bh[r] + x.reduce((a, v, k) => a + wx[r * IN + k] * v, 0) + h.reduce((a, v, k) => a + wh[r * N + k] * v, 0));
+          c = c.map((cj, j) => sig(pre[N + j]) * cj + sig(pre[j]) * Math.tanh(pre[3 * N + j]));
+          h = c.map((cj, j) => sig(pre[2 * N + j]) * Math.tanh(cj));
+          for (let j = 0; j < N; j++) expect(hs[(t * B + b) * N + j]).toBeCloseTo(h[j], 12);
+        }
+        for (let j = 0; j < N; j++) expect(cs[b * N + j]).toBeCloseTo(c[j], 12);
+      }
+      layer.dispose();
+    });
   }
 });
 
@@ -254,6 +285,7 @@ async function finiteDifferences(m: LanguageModel, v: Variant, per: number): Pro
 
 const VARIANTS: Variant[] = [
   { cell: 'lstm', alpha: 'neuron' },
+  { cell: 'lstm', alpha: 'neuron', n: 5 },
   { cell: 'hebbian', alpha: 'full' },
   { cell: 'hebbian', alpha: 'neuron' },
   { cell: 'neuromodulated', alpha: 'full' },
@@ -269,7 +301,7 @@ const VARIANTS: Variant[] = [
 ];
 
 const variantName = (v: Variant) =>
-  v.cell === 'lstm' ? 'baseline LSTM' : `${v.cell}, ${v.alpha} α${v.fanout === 'connection' ? ', per-connection η' : ''}${v.n ? `, N = ${v.n}` : ''}`;
+  `${v.cell === 'lstm' ? 'baseline LSTM' : `${v.cell}, ${v.alpha} α${v.fanout === 'connection' ? ', per-connection η' : ''}`}${v.n ? `, N = ${v.n}` : ''}`;
 
 describe('language-model gradients (float64 CPU)', () => {
   for (const v of VARIANTS) {

@@ -11,7 +11,7 @@
  * baseline has the authors' MYLSTM parameter count 4N(in + N + 2) (PAPER.md §2.3(b)).
  */
 import {
-  add, concat, Linear, Module, mul, sigmoid, slice, tanh, zeros, type Rng, type Tensor,
+  add, concat, Linear, linear, Module, mul, pad, reshape, sigmoid, slice, tanh, zeros, type Rng, type Tensor,
 } from '../autograd/index.js';
 
 /** The trace update a plastic layer still has to apply (see PlasticLSTM): Δ = post ⊗ pre scaled by mod. */
@@ -56,6 +56,37 @@ export function joinSteps(hs: Tensor[]): Tensor {
   return hs.length === 1 ? hs[0] : concat(hs, 0);
 }
 
+/** The neurons that round N up to a multiple of 4. */
+export const extraTo4 = (n: number): number => (4 - (n % 4)) % 4;
+
+/**
+ * Zero padding of an LSTM layer of N neurons to N' = N + extra, and back: the layers run their
+ * step loop at N' (a multiple of 4) so that the recurrent matmuls, and the plastic layer's
+ * trace kernels, take their vec4 variants, with the parameters and the carried state padded once
+ * per segment and nothing padded inside the loop. With extra = 0 every helper is the identity.
+ * The extra neurons are silent and change no gradient: every weight into or out of them and their
+ * biases are zero, so their gate pre-activations are 0 and their cell input tanh(0) = 0, their
+ * cell state stays 0 (it starts at 0 and adds i·0), and their output is o·tanh(0) = 0. Every term
+ * they add to a real neuron's value or gradient is a product with one of those zeros, and pad's
+ * adjoint, a slice, drops the gradients of the padding itself.
+ */
+export function padding(n: number, extra: number) {
+  /** t with `extra` zeros appended along each of `axes`. */
+  const widen = (t: Tensor, ...axes: number[]): Tensor => pad(t, t.shape.map((_, d) => [0, axes.includes(d) ? extra : 0] as const));
+  return {
+    n: n + extra,
+    widen,
+    /** The first N entries along each of `axes`. */
+    narrow: (t: Tensor, ...axes: number[]): Tensor =>
+      extra === 0 ? t : slice(t, t.shape.map(() => 0), t.shape.map((s, d) => (axes.includes(d) ? n : s))),
+    /** A projection whose output rows are `count` blocks (gates) of N, and whose input is the hidden state if `recurrent`. */
+    gates: (l: Linear, count: number, recurrent: boolean) => ({
+      weight: reshape(widen(reshape(l.weight, [count, n, l.inFeatures]), ...(recurrent ? [1, 2] : [1])), [count * (n + extra), recurrent ? n + extra : l.inFeatures]),
+      bias: reshape(widen(reshape(l.bias!, [count, n]), 1), [count * (n + extra)]),
+    }),
+  };
+}
+
 export class LSTMLayer extends Module implements RecurrentLayer {
   readonly x2h: Linear;
   readonly h2h: Linear;
@@ -76,16 +107,18 @@ export class LSTMLayer extends Module implements RecurrentLayer {
   }
 
   forward(x: Tensor, steps: number, state: LayerState): { output: Tensor; state: LayerState } {
-    const n = this.hiddenSize;
     const batch = x.shape[0] / steps;
-    const xproj = this.x2h.forward(x);
-    let { h, c } = state;
+    const p = padding(this.hiddenSize, extraTo4(this.hiddenSize));
+    const n = p.n;
+    const [x2h, h2h] = [p.gates(this.x2h, 4, false), p.gates(this.h2h, 4, true)];
+    const xproj = linear(x, x2h.weight, x2h.bias);
+    let [h, c] = [p.widen(state.h, 1), p.widen(state.c, 1)];
     const hs: Tensor[] = [];
     for (let t = 0; t < steps; t++) {
-      const pre = add(slice(xproj, [t * batch, 0], [batch, 4 * n]), this.h2h.forward(h));
+      const pre = add(slice(xproj, [t * batch, 0], [batch, 4 * n]), linear(h, h2h.weight, h2h.bias));
       ({ h, c } = lstmUpdate(sigmoid(slice(pre, [0, 0], [batch, 3 * n])), tanh(slice(pre, [0, 3 * n], [batch, n])), c, n));
       hs.push(h);
     }
-    return { output: joinSteps(hs), state: { h, c, hebb: null, elig: null, pending: null } };
+    return { output: p.narrow(joinSteps(hs), 1), state: { h: p.narrow(h, 1), c: p.narrow(c, 1), hebb: null, elig: null, pending: null } };
   }
 }

@@ -25,10 +25,10 @@
  * carries that pending update (pre = h_{t−2}, post = c̃_{t−1}, mod of step t−1).
  */
 import {
-  add, full, Linear, linear, pad, Module, plasticStep, plasticStepReference, reshape, sigmoid, slice, tensor, TraceTape, uniform, zeros,
+  add, full, Linear, linear, Module, plasticStep, plasticStepReference, reshape, sigmoid, slice, tensor, TraceTape, uniform, zeros,
   type PlasticConfig, type Rng, type Tensor,
 } from '../autograd/index.js';
-import { joinSteps, lstmUpdate, type LayerState, type RecurrentLayer } from './lstm.js';
+import { extraTo4, joinSteps, lstmUpdate, padding, type LayerState, type RecurrentLayer } from './lstm.js';
 
 export type LstmPlasticity = 'hebbian' | 'neuromodulated' | 'retroactive';
 
@@ -119,7 +119,8 @@ export class PlasticLSTMLayer extends Module implements RecurrentLayer {
     const batch = x.shape[0] / steps;
     const every = this.opts.checkpointEvery ?? 1;
     const tape = train && every > 1 && this.#kernel === 'fused' ? new TraceTape(every) : null;
-    const p = widened(this, this.#kernel === 'fused' ? (4 - (this.hiddenSize % 4)) % 4 : 0);
+    // The reference composition runs unpadded, as the check of the padded fused path.
+    const p = widened(this, this.#kernel === 'fused' ? extraTo4(this.hiddenSize) : 0);
     const n = p.n;
     const xproj = linear(x, p.x2h.weight, p.x2h.bias);
     let [h, c] = [p.widen(state.h, 1), p.widen(state.c, 1)];
@@ -163,38 +164,22 @@ export class PlasticLSTMLayer extends Module implements RecurrentLayer {
 }
 
 /**
- * The layer as the step loop runs it: N' = N + extra neurons (PlasticLSTMLayer pads N to a
- * multiple of 4 where the fused kernels run; with extra = 0 everything below is the identity), with the parameters
- * zero-padded to N' and the helpers that pad the carried state and narrow it back.
- * Why: the kernels' vec4 variant needs trace rows that start on vec4 boundaries (as floats, the
- * B = 20, N = 195 backward took 1.6-1.7x as long as at N = 196, bench/plastic_time.ts), and the
- * recurrent matmuls take their vec4 kernel too, with no padding inside the step loop.
- * The extra neurons are silent and change no gradient: every weight into or out of them and
- * their biases are zero, so their drive and cell input are 0, their cell state stays 0 (it
- * starts at 0 and adds i·0), their output is o·tanh(0) = 0, and their trace rows and columns
- * get no update. Every term they add to a real neuron's value or gradient is a product with one
- * of those zeros; the gradients of the padding itself are dropped by pad's adjoint, a slice.
+ * The layer as the step loop runs it: padding(N, extra) of lstm.ts with the plastic parameters
+ * padded too. A zero-padded neuron also keeps its trace rows and columns at 0 (no w, α, pre or
+ * post of its own), so it adds nothing to the plastic terms either. For the trace kernels the
+ * padding matters most: their vec4 variant needs rows that start on vec4 boundaries, and as
+ * floats the B = 20, N = 195 backward took 1.6-1.7x as long as at N = 196 (bench/plastic_time.ts).
  */
 function widened(layer: PlasticLSTMLayer, extra: number) {
-  const n = layer.hiddenSize;
-  /** t with `extra` zeros appended along each of `axes`. */
-  const widen = (t: Tensor, ...axes: number[]): Tensor => pad(t, t.shape.map((_, d) => [0, axes.includes(d) ? extra : 0] as const));
-  const narrow = (t: Tensor, ...axes: number[]): Tensor =>
-    extra === 0 ? t : slice(t, t.shape.map(() => 0), t.shape.map((s, d) => (axes.includes(d) ? n : s)));
-  /** A projection whose output rows are `gates` blocks of N (and whose input is the hidden state if `recurrent`). */
-  const gates = (l: Linear, count: number, recurrent: boolean) => ({
-    weight: reshape(widen(reshape(l.weight, [count, n, l.inFeatures]), ...(recurrent ? [1, 2] : [1])), [count * (n + extra), recurrent ? n + extra : l.inFeatures]),
-    bias: reshape(widen(reshape(l.bias!, [count, n]), 1), [count * (n + extra)]),
-  });
+  const p = padding(layer.hiddenSize, extra);
+  const { widen, narrow } = p;
   return {
-    n: n + extra,
-    widen,
-    narrow,
+    ...p,
     /** η: [1] as it is, the fan-out's [B, N] → [B, N']. */
     widenMod: (t: Tensor) => (t.rank === 2 ? widen(t, 1) : t),
     narrowMod: (t: Tensor) => (t.rank === 2 ? narrow(t, 1) : t),
-    x2h: gates(layer.x2h, 4, false),
-    h2h: gates(layer.h2h, 3, true),
+    x2h: p.gates(layer.x2h, 4, false),
+    h2h: p.gates(layer.h2h, 3, true),
     w: widen(layer.w, 0, 1),
     alpha: widen(layer.alpha, ...(layer.alpha.shape[1] === 1 ? [0] : [0, 1])),
     h2mod: layer.h2mod && { weight: widen(layer.h2mod.weight, 1), bias: layer.h2mod.bias! },
