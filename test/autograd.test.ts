@@ -3,7 +3,7 @@
  * very deep graphs, retainGraph, noGrad, tidy/keep/dispose lifetimes, leak-freedom, and the
  * messages of the errors users will meet. Expected values are plain-JS math written here.
  */
-import { beforeEach, describe, expect, test } from 'vitest';
+import { beforeEach, describe, expect, test, vi } from 'vitest';
 import * as bp from '../src/autograd/index.js';
 import type { Backend } from '../src/kernels/backend.js';
 import { CpuBackend } from '../src/kernels/cpu/cpu_backend.js';
@@ -58,6 +58,28 @@ describe('gradient flow', () => {
     loss.backward();
     const want = xs.map((v) => (2 * Math.tanh(v) + 2) * (1 - Math.tanh(v) ** 2));
     assertClose('shared subexpression grad', await host(x.grad!), want, TIGHT);
+    bp.dispose([x, loss]);
+  });
+
+  test('gradients from 20 consumers are summed by addN, at most 7 at a time: 4 kernels instead of 19 adds', async () => {
+    const xs = [0.4, -1.2, 0.9];
+    const x = bp.tensor(xs, [3], { requiresGrad: true });
+    const addN = vi.spyOn(backend, 'addN');
+    const binary = vi.spyOn(backend, 'binary');
+    const loss = bp.tidy(() => {
+      // L = Σ_k Σ_i k·x_i + Σ_k Σ_i k·e^{x_i}: x and e^x (a leaf and an intermediate) have 20 consumers each.
+      const e = bp.exp(x);
+      const terms = Array.from({ length: 20 }, (_, k) => bp.sum(bp.add(bp.scale(x, k), bp.scale(e, k))));
+      return bp.addN(terms);
+    });
+    const [addNForward, binaryForward] = [addN.mock.calls.length, binary.mock.calls.length];
+    loss.backward();
+    // Σ_k k = 190: dL/dx_i = 190·(1 + e^{x_i}).
+    assertClose('20-consumer grad', await host(x.grad!), xs.map((v) => 190 * (1 + Math.exp(v))), TIGHT);
+    // 4 addN each for e's 20 parts (7 → 1, +6 → 1, +6 → 1, +1 → 1) and for x's 21 (its 20 scales
+    // and exp's backward).
+    expect(addN.mock.calls.length - addNForward).toBe(8);
+    expect(binary.mock.calls.slice(binaryForward).filter(([op]) => op === 'add')).toEqual([]);
     bp.dispose([x, loss]);
   });
 
@@ -458,6 +480,7 @@ describe('error messages', () => {
     expectThrowMentioning(() => bp.reshape(x, [4, 2]), bp.ShapeError, ['reshape', '[2,3]', '[4,2]']);
     expectThrowMentioning(() => bp.concat([x, bp.zeros([3, 2])], 0), bp.ShapeError, ['concat', '[3,2]', '[2,3]']);
     expectThrowMentioning(() => bp.slice(x, [1, 0], [2, 3]), bp.ShapeError, ['slice', '[2,3]']);
+    expectThrowMentioning(() => bp.addN([x, bp.zeros([3, 2])]), bp.ShapeError, ['addN', '[3,2]', '[2,3]']);
     expectThrowMentioning(() => bp.pad(x, [[0, 1]]), bp.ShapeError, ['pad', 'widths', '[2,3]']);
     expectThrowMentioning(() => bp.pad(x, [[0, 1], [-1, 0]]), bp.ShapeError, ['pad', 'widths', '[2,3]']);
     expectThrowMentioning(() => bp.squeeze(x, 0), bp.ShapeError, ['squeeze', '[2,3]']);

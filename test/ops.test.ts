@@ -566,6 +566,9 @@ for (const [shape, p, seed] of [
 // ---------------------------------------------------------------- high ranks
 
 // Alternating broadcast patterns cannot be merged into fewer dims: kernels see every dimension.
+addCase('addN of 2', [[3, 5], [3, 5]], (xs) => bp.addN(xs), (xs) => ew(xs, (...v) => v.reduce((a, b) => a + b)));
+addCase('addN of 7 (one kernel)', Array.from({ length: 7 }, () => [2, 3, 3]), (xs) => bp.addN(xs), (xs) => ew(xs, (...v) => v.reduce((a, b) => a + b)));
+addCase('addN of 9 (two kernels)', Array.from({ length: 9 }, () => [13]), (xs) => bp.addN(xs), (xs) => ew(xs, (...v) => v.reduce((a, b) => a + b)));
 addCase('add rank 6', [[2, 1, 3, 1, 2, 1], [1, 3, 1, 2, 1, 3]], ([a, b]) => bp.add(a, b), ([a, b]) => ew([a, b], (x, y) => x + y));
 addCase('mul rank 8', [[2, 1, 2, 1, 2, 1, 2, 1], [1, 2, 1, 2, 1, 2, 1, 2]], ([a, b]) => bp.mul(a, b), ([a, b]) => ew([a, b], (x, y) => x * y));
 addCase(

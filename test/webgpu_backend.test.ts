@@ -349,6 +349,9 @@ describeWebGPU('WebGPUBackend', (backend, cpu) => {
     const y = gpu.upload([1, 2, 3]);
     expect(() => gpu.unary('exp', y, 4)).toThrow('unary: x holds 3 elements, needs 4');
     expect(() => gpu.binary('add', y, [3], y, [2], [3])).toThrow('binary: b of shape [2] does not broadcast to [3]');
+    expect(() => gpu.addN([y], 3)).toThrow('addN: takes 2 to 7 buffers, got 1');
+    expect(() => gpu.addN(Array.from({ length: 8 }, () => y), 3)).toThrow('addN: takes 2 to 7 buffers, got 8');
+    expect(() => gpu.addN([y, y], 4)).toThrow('addN: buffer 0 holds 3 elements, fewer than n = 4');
     expect(() => gpu.gatherRows(y, 3, 1, Int32Array.from([3]))).toThrow('gatherRows: idx[0] = 3 is out of range [0, 3)');
     expect(() => gpu.adamStep(y, y, y, y, 3, { lr: 1, beta1: 0.9, beta2: 0.9, eps: 1, weightDecay: 0, step: 1 })).toThrow(
       'adamStep: grad and param are the same buffer',

@@ -1,16 +1,16 @@
 /** The autograd public API: tensors, ops, scopes. Models and tasks import only from here. */
 import { registerGraphOps } from './graph.js';
 import './methods.js';
-import { add } from './ops/elementwise.js';
+import { addN } from './ops/elementwise.js';
 import { reshape } from './ops/movement.js';
 import { sum } from './ops/reduce.js';
 
-registerGraphOps({ reshape, sum, add });
+registerGraphOps({ reshape, sum, addN });
 
 export { DisposedError, NonFiniteError, ShapeError } from './errors.js';
 export { backward, type BackwardOptions } from './graph.js';
 export {
-  abs, add, affine, clamp, div, eq, exp, ge, gt, le, log, lt, maximum, minimum, mul, neg, pow, reciprocal,
+  abs, add, addN, affine, clamp, div, eq, exp, ge, gt, le, log, lt, maximum, minimum, mul, neg, pow, reciprocal,
   relu, scale, sigmoid, sign, sqrt, square, step, sub, tanh, where,
 } from './ops/elementwise.js';
 export { linear, matmul, outer, type LinearOpOptions, type MatmulOptions } from './ops/matmul.js';

@@ -11,6 +11,9 @@
  */
 
 /** An opaque device buffer of float elements. */
+/** The most buffers one Backend.addN sums: WebGPU's default limit of 8 storage buffers per shader stage, less the output. */
+export const ADD_N_MAX = 7;
+
 export interface Buf {
   /** Number of float elements the buffer holds (at least). */
   readonly length: number;
@@ -219,6 +222,8 @@ export interface Backend extends PlasticKernels {
     p0?: number,
     p1?: number,
   ): Buf;
+  /** out[i] = Σ_k xs[k][i] for i < n, for 2 to ADD_N_MAX buffers of n elements, in one pass. */
+  addN(xs: readonly Buf[], n: number): Buf;
   /** out = cond != 0 ? a : b, all three broadcast to outShape. */
   where(
     cond: Buf,
@@ -293,6 +298,15 @@ export function broadcastStrides(shape: readonly number[], outShape: readonly nu
   const own = contiguousStrides(shape);
   const lead = outShape.length - shape.length;
   return outShape.map((_, d) => (d < lead || shape[d - lead] === 1 ? 0 : own[d - lead]));
+}
+
+/** The checks every backend's addN makes: 2 to ADD_N_MAX buffers, each of at least n elements. */
+export function checkAddN(xs: readonly Buf[], n: number): void {
+  if (xs.length < 2 || xs.length > ADD_N_MAX) throw new RangeError(`addN: takes 2 to ${ADD_N_MAX} buffers, got ${xs.length}`);
+  if (!Number.isInteger(n) || n < 0) throw new RangeError(`addN: n must be a non-negative integer, got ${n}`);
+  for (const [k, x] of xs.entries()) {
+    if (x.length < n) throw new RangeError(`addN: buffer ${k} holds ${x.length} elements, fewer than n = ${n}`);
+  }
 }
 
 export function sizeOf(shape: readonly number[]): number {

@@ -1,8 +1,8 @@
 /**
- * Element-wise ops: unary maps, broadcasting binary ops, where. Each is defined once with its
+ * Element-wise ops: unary maps, broadcasting binary ops, addN, where. Each is defined once with its
  * backward; fused gradient kernels (tanh_grad, ...) keep an RNN step's backward to one pass each.
  */
-import type { BinaryOp, UnaryOp } from '../../kernels/backend.js';
+import { ADD_N_MAX, type BinaryOp, type UnaryOp } from '../../kernels/backend.js';
 import { fmtShape, ShapeError } from '../errors.js';
 import { runOp, type OpDef } from '../graph.js';
 import { Tensor } from '../tensor.js';
@@ -175,6 +175,30 @@ export const gt = (a: Tensor, b: Tensor): Tensor => binary('gt', a, b);
 export const ge = (a: Tensor, b: Tensor): Tensor => binary('ge', a, b);
 export const lt = (a: Tensor, b: Tensor): Tensor => binary('lt', a, b);
 export const le = (a: Tensor, b: Tensor): Tensor => binary('le', a, b);
+
+// ---------------------------------------------------------------- addN
+
+const addNDef: OpDef<null> = {
+  name: 'addN',
+  forward: (k, xs) => [{ buf: k.addN(xs.map((x) => x.buf), xs[0].size), shape: xs[0].shape }],
+  backward: ([dy], { inputShapes }) => inputShapes.map(() => dy!),
+};
+
+/**
+ * The sum of tensors of one shape (tf.addN), up to ADD_N_MAX of them per kernel; one tensor is
+ * returned as it is. The backward sums the gradients a tensor receives with it.
+ */
+export function addN(xs: readonly Tensor[]): Tensor {
+  if (xs.length === 0) throw new RangeError('addN: needs at least one tensor');
+  for (const [i, x] of xs.entries()) {
+    if (x.rank !== xs[0].rank || x.shape.some((s, d) => s !== xs[0].shape[d])) {
+      throw new ShapeError(`addN: tensor ${i} ${fmtShape(x.shape)} does not match tensor 0 ${fmtShape(xs[0].shape)}`);
+    }
+  }
+  let sum = xs[0];
+  for (let i = 1; i < xs.length; i += ADD_N_MAX - 1) sum = runOp(addNDef, [sum, ...xs.slice(i, i + ADD_N_MAX - 1)], null)[0];
+  return sum;
+}
 
 // ---------------------------------------------------------------- where
 

@@ -6,6 +6,7 @@
  */
 import {
   broadcastStrides,
+  checkAddN,
   sizeOf,
   type AdamParams,
   type Backend,
@@ -192,6 +193,14 @@ export class CpuBackend implements Backend {
     forEachIndex(outShape, views, (i, [ia, ib]) => {
       out.data[i] = f(as[ia], bs[ib]);
     });
+    return out;
+  }
+
+  addN(xs: readonly Buf[], n: number): Buf {
+    checkAddN(xs, n);
+    const ins = xs.map((x) => this.#get(x));
+    const out = this.#new(n);
+    for (const x of ins) for (let i = 0; i < n; i++) out.data[i] += x[i];
     return out;
   }
 

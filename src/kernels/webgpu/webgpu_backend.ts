@@ -9,7 +9,9 @@
  * after it is submitted. Arguments are checked before anything is recorded.
  */
 import {
+  ADD_N_MAX,
   broadcastStrides,
+  checkAddN,
   sizeOf,
   type AdamParams,
   type Backend,
@@ -34,6 +36,7 @@ import { KernelProfiler, type KernelTime } from './profiler.js';
 import { checkBroadcast, checkCount, checkIndices, checkShape, checkView, groupRows, mergeDims } from './prepare.js';
 import { UniformRing, type ParamsWriter } from './uniform_ring.js';
 import adam from '../../../shaders/adam.wgsl';
+import add_n from '../../../shaders/add_n.wgsl';
 import binary from '../../../shaders/binary.wgsl';
 import copy from '../../../shaders/copy.wgsl';
 import copy_strided from '../../../shaders/copy_strided.wgsl';
@@ -75,6 +78,7 @@ const withFiles = (...files: [string, string][]): KernelSource => ({ files: wgsl
 
 const SOURCES = {
   adam,
+  add_n,
   copy,
   copy_strided,
   cross_entropy: withFiles(['cross_entropy', cross_entropy], ['row_logsumexp', rowLogsumexp]),
@@ -303,6 +307,17 @@ export class WebGPUBackend implements Backend {
     const out = this.#new('unary', n);
     const n4 = Math.ceil(n / 4);
     this.#run(`unary_${op}`, [xb, out.buffer!], Math.ceil(n4 / VEC4S_PER_THREAD)).u32(n4).f32(p0, p1);
+    return out;
+  }
+
+  addN(xs: readonly Buf[], n: number): Buf {
+    checkAddN(xs, n);
+    const ins = xs.map((x, k) => this.#get('addN', `buffer ${k}`, x, n));
+    const out = this.#new('addN', n);
+    // Bindings past the count repeat the first input; the kernel never reads them.
+    const bound = Array.from({ length: ADD_N_MAX }, (_, k) => ins[k] ?? ins[0]);
+    const n4 = Math.ceil(n / 4);
+    this.#run('add_n', [...bound, out.buffer!], Math.ceil(n4 / VEC4S_PER_THREAD)).u32(n4, xs.length);
     return out;
   }
 
