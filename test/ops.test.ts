@@ -462,6 +462,13 @@ addCase('slice 3-D', [[3, 4, 5]], ([x]) => bp.slice(x, [0, 1, 2], [2, 2, 3]), ([
 addCase('slice one element', [[3, 129]], ([x]) => bp.slice(x, [2, 128], [1, 1]), ([x]) => sliceJs(x, [2, 128], [1, 1]), { fdSamples: 64 });
 addCase('pad 2-D', [[3, 5]], ([x]) => bp.pad(x, [[1, 2], [0, 3]]), ([x]) => padJs(x, [[1, 2], [0, 3]]));
 addCase('pad 3-D, last two dims', [[2, 3, 3]], ([x]) => bp.pad(x, [[0, 0], [0, 1], [2, 1]]), ([x]) => padJs(x, [[0, 0], [0, 1], [2, 1]]));
+addCase('split sizes, pieces scaled apart', [[2, 6]], ([x]) => bp.concat(bp.split(x, [1, 3, 2], 1).map((p, i) => bp.scale(p, i + 1)), 1), ([x]) =>
+  ew([x, nd([1, 6], Float64Array.from([1, 2, 2, 2, 3, 3]))], (v, s) => v * s),
+);
+addCase('split in 3, the middle piece unused', [[6, 5]], ([x]) => {
+  const [a, , c] = bp.split(x, 3);
+  return bp.concat([a, c], 0);
+}, ([x]) => concatJs([sliceJs(x, [0, 0], [2, 5]), sliceJs(x, [4, 0], [2, 5])], 0));
 addCase('concat axis 0', [[2, 3], [4, 3], [1, 3]], (xs) => bp.concat(xs, 0), (xs) => concatJs(xs, 0));
 addCase('concat axis 1', [[2, 3], [2, 1], [2, 5]], (xs) => bp.concat(xs, 1), (xs) => concatJs(xs, 1));
 addCase('concat axis -1 (3-D)', [[2, 3, 4], [2, 3, 1]], (xs) => bp.concat(xs, -1), (xs) => concatJs(xs, -1));

@@ -19,7 +19,7 @@ export {
   type PlasticConfig, type PlasticStepArgs, type PlasticStepResult,
 } from './ops/plastic.js';
 export type { ClipKind, PlasticRule } from '../kernels/backend.js';
-export { concat, expand, pad, permute, reshape, slice, squeeze, stack, transpose, unsqueeze } from './ops/movement.js';
+export { concat, expand, pad, permute, reshape, slice, split, squeeze, stack, transpose, unsqueeze } from './ops/movement.js';
 export { crossEntropy, dropout, embedding, gather, logSoftmax, softmax, type CrossEntropyOptions } from './ops/nn.js';
 export { max, mean, sum } from './ops/reduce.js';
 export { dispose, keep, noGrad, tidy } from './scope.js';

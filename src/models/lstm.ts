@@ -11,7 +11,7 @@
  * baseline has the authors' MYLSTM parameter count 4N(in + N + 2) (PAPER.md §2.3(b)).
  */
 import {
-  add, concat, Linear, linear, Module, mul, pad, reshape, sigmoid, slice, tanh, zeros, type Rng, type Tensor,
+  add, concat, Linear, linear, Module, mul, pad, reshape, sigmoid, slice, split, tanh, zeros, type Rng, type Tensor,
 } from '../autograd/index.js';
 
 /** The trace update a plastic layer still has to apply (see PlasticLSTM): Δ = post ⊗ pre scaled by mod. */
@@ -111,11 +111,11 @@ export class LSTMLayer extends Module implements RecurrentLayer {
     const p = padding(this.hiddenSize, extraTo4(this.hiddenSize));
     const n = p.n;
     const [x2h, h2h] = [p.gates(this.x2h, 4, false), p.gates(this.h2h, 4, true)];
-    const xproj = linear(x, x2h.weight, x2h.bias);
+    const xproj = split(linear(x, x2h.weight, x2h.bias), steps);
     let [h, c] = [p.widen(state.h, 1), p.widen(state.c, 1)];
     const hs: Tensor[] = [];
     for (let t = 0; t < steps; t++) {
-      const pre = add(slice(xproj, [t * batch, 0], [batch, 4 * n]), linear(h, h2h.weight, h2h.bias));
+      const pre = add(xproj[t], linear(h, h2h.weight, h2h.bias));
       ({ h, c } = lstmUpdate(sigmoid(slice(pre, [0, 0], [batch, 3 * n])), tanh(slice(pre, [0, 3 * n], [batch, n])), c, n));
       hs.push(h);
     }

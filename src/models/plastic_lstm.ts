@@ -25,7 +25,7 @@
  * carries that pending update (pre = h_{t−2}, post = c̃_{t−1}, mod of step t−1).
  */
 import {
-  add, full, Linear, linear, Module, plasticStep, plasticStepReference, reshape, sigmoid, slice, tensor, TraceTape, uniform, zeros,
+  add, full, Linear, linear, Module, plasticStep, plasticStepReference, reshape, sigmoid, slice, split, tensor, TraceTape, uniform, zeros,
   type PlasticConfig, type Rng, type Tensor,
 } from '../autograd/index.js';
 import { extraTo4, joinSteps, lstmUpdate, padding, type LayerState, type RecurrentLayer } from './lstm.js';
@@ -122,13 +122,13 @@ export class PlasticLSTMLayer extends Module implements RecurrentLayer {
     // The reference composition runs unpadded, as the check of the padded fused path.
     const p = widened(this, this.#kernel === 'fused' ? extraTo4(this.hiddenSize) : 0);
     const n = p.n;
-    const xproj = linear(x, p.x2h.weight, p.x2h.bias);
+    const xproj = split(linear(x, p.x2h.weight, p.x2h.bias), steps);
     let [h, c] = [p.widen(state.h, 1), p.widen(state.c, 1)];
     let [hebb, elig] = [p.widen(state.hebb!, 1, 2), state.elig && p.widen(state.elig, 1, 2)];
     let pending = state.pending && { pre: p.widen(state.pending.pre, 1), post: p.widen(state.pending.post, 1), mod: p.widenMod(state.pending.mod) };
     const hs: Tensor[] = [];
     for (let t = 0; t < steps; t++) {
-      const xp = slice(xproj, [t * batch, 0], [batch, 4 * n]);
+      const xp = xproj[t];
       const sig = sigmoid(add(slice(xp, [0, 0], [batch, 3 * n]), linear(h, p.h2h.weight, p.h2h.bias)));
       // Nothing is pending at the start of an epoch: Δ = 0 leaves the zero traces unchanged.
       const upd = pending ?? { pre: h, post: zeros([batch, n]), mod: zeros([1]) };

@@ -5,7 +5,7 @@
 import { broadcastStrides, contiguousStrides, sizeOf } from '../../kernels/backend.js';
 import { fmtShape, shapeError, ShapeError } from '../errors.js';
 import { runOp, type OpDef } from '../graph.js';
-import type { Tensor } from '../tensor.js';
+import { zeros, type Tensor } from '../tensor.js';
 
 /** Resolves a possibly negative axis, or throws naming the op. */
 export function normAxis(op: string, axis: number, rank: number): number {
@@ -199,6 +199,39 @@ export function concat(xs: readonly Tensor[], axis = 0): Tensor {
     }
   }
   return runOp(concatDef, [...xs], { axis: a })[0];
+}
+
+const splitDef: OpDef<{ axis: number; sizes: number[] }> = {
+  name: 'split',
+  forward: (k, [x], { axis, sizes }) => {
+    const strides = contiguousStrides(x.shape);
+    let at = 0;
+    return sizes.map((n) => {
+      const shape = x.shape.map((s, d) => (d === axis ? n : s));
+      const out = k.alloc(sizeOf(shape));
+      k.copyStrided(x.buf, { offset: at * strides[axis], strides }, out, { offset: 0, strides: contiguousStrides(shape) }, shape);
+      at += n;
+      return { buf: out, shape };
+    });
+  },
+  // One concat: slicing each piece instead would pad every piece's gradient to x's full shape.
+  backward: (dys, { attrs: { axis, sizes }, inputShapes: [shape] }) => [
+    concat(dys.map((dy, i) => dy ?? zeros(shape.map((s, d) => (d === axis ? sizes[i] : s)))), axis),
+  ],
+};
+
+/**
+ * x cut along `axis` into `parts` equal pieces, or into pieces of the given sizes (tf.split): the
+ * steps of a sequence's input projection, for example.
+ */
+export function split(x: Tensor, parts: number | readonly number[], axis = 0): Tensor[] {
+  const a = normAxis('split', axis, x.rank);
+  const len = x.shape[a];
+  const sizes = typeof parts === 'number' ? new Array<number>(parts).fill(len / parts) : [...parts];
+  if (sizes.length === 0 || sizes.some((n) => !Number.isInteger(n) || n < 0) || sizes.reduce((t, n) => t + n, 0) !== len) {
+    throw new ShapeError(`split: ${typeof parts === 'number' ? `${parts} equal parts` : `sizes ${fmtShape(sizes)}`} do not divide dim ${axis} of x ${fmtShape(x.shape)}`);
+  }
+  return runOp(splitDef, [x], { axis: a, sizes });
 }
 
 /** Joins tensors of one shape along a new axis. */
