@@ -10,10 +10,10 @@
  * Nothing here knows about graphs or gradients.
  */
 
-/** An opaque device buffer of float elements. */
 /** The most buffers one Backend.addN sums: WebGPU's default limit of 8 storage buffers per shader stage, less the output. */
 export const ADD_N_MAX = 7;
 
+/** An opaque device buffer of float elements. */
 export interface Buf {
   /** Number of float elements the buffer holds (at least). */
   readonly length: number;
