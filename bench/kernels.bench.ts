@@ -3,7 +3,10 @@
  *
  * 1. each kernel alone (hebbUpdate, plasticStep forward, plasticStepBackward) on our WebGPU and CPU
  *    backends;
- * 2. the whole PlasticRNN step, forward, and forward + backward through an episode of T steps:
+ * 2. the whole PlasticRNN recurrent step (PlasticRNN.advance: the cell, its traces and the
+ *    modulator, the math of the peers; the policy and value heads are not part of the recurrence,
+ *    and the A2C trainer applies them once per episode), forward, and forward + backward through
+ *    an episode of T steps:
  *    our fused kernels, the same math composed of primitive ops on our engine (kernel: 'reference'),
  *    our CPU backend (plain TypeScript loops, the baseline a user gets without a GPU), and the step
  *    written in TF.js (WebGPU, WASM) and jax-js (WebGPU, WASM with jit; bench/plastic_peers.ts);
@@ -392,7 +395,7 @@ interface OurLib extends PlasticLib {
 /** Our PlasticRNN through the public API, on one backend, with the fused kernels or the reference composition. */
 function ourLib(name: string, backend: Backend, kernel: 'fused' | 'reference', about: Pick<PlasticLib, 'kind' | 'adapter'>): OurLib {
   const activate = async () => setBackend(backend); // tensors are created on the current backend
-  /** A PlasticRNN holding the peers' parameters (its output heads keep their own; the loss ignores them). */
+  /** A PlasticRNN holding the peers' parameters (its output heads keep their own and never run). */
   const model = (spec: StepSpec, p: CellParams, checkpointEvery = 1) => {
     const { rule, n, inputSize } = spec;
     setBackend(backend);
@@ -418,7 +421,7 @@ function ourLib(name: string, backend: Backend, kernel: 'fused' | 'reference', a
       let state = rnn.initialState(spec.batch);
       let loss: Tensor | null = null;
       for (const x of xs) {
-        const next = rnn.step(x, state).state;
+        const next = rnn.advance(x, state).state;
         // The graph holds what backward needs (every trace, or only the checkpoints); tidy would
         // hold every step's traces to the end of the episode, and checkpointing would save nothing.
         for (const t of [state.hebb, state.elig]) t?.dispose();
@@ -442,10 +445,10 @@ function ourLib(name: string, backend: Backend, kernel: 'fused' | 'reference', a
       return {
         run: () => {
           const prev = state;
-          // the step's other outputs (logits, value) are freed by tidy; the old state by hand
+          // the step's modulator is freed by tidy; the old state by hand
           noGrad(() =>
             tidy(() => {
-              state = rnn.step(x, prev).state;
+              state = rnn.advance(x, prev).state;
               return stateTensors(state);
             }),
           );
