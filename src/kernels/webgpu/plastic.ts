@@ -10,9 +10,10 @@
  *                               dx and dpre, each lane's shares of the row sums [B·N, nc, ns] and
  *                               dalpha partials [B/EB, N, N] (a lane per column, EB episodes per
  *                               workgroup)
- *   3. plastic_step_bwd_finish  dpost and the per-row dmod, deta, dalpha                   [B, N]
- *   4. dw = ddriveᵀ·x as a matmul, and the backend's reduce: dalpha partials to dalpha; per-row
- *      dmod, deta, dalpha to the shapes of mod, eta, alpha
+ *   3. plastic_step_bwd_finish  dpost; dmod, deta, dalpha per row, or summed over each
+ *                               episode (a workgroup per episode)                   [B, N] or [B]
+ *   4. dw = ddriveᵀ·x as a matmul, and the backend's reduce: dalpha partials to dalpha; the
+ *      per-episode sums over B (nothing to do at B = 1), per-neuron dalpha over B
  * Each pass over the traces is compiled twice: with Chunk = vec4 when N % 4 = 0 (rows start on
  * vec4 boundaries, and vec4 accesses are 2.5-3x cheaper on lavapipe), and with Chunk = f32 for
  * other N. The rule math lives once, in plastic_common.wgsl, appended to every plastic kernel.
@@ -269,18 +270,21 @@ export class WebGPUPlastic implements PlasticKernels {
       .u32(batch, n, l.nc, colGroups, episodeBlocks, l.alphaFull ? 1 : 0, ns, dHebbIn ? 1 : 0, dEligIn ? 1 : 0)
       .f32(l.softK, l.clip);
 
-    // 3. the per-row gradients
+    // 3. the per-row gradients, and their sums over each episode's rows where the shapes of mod,
+    // eta and alpha take no more
+    const modRows = g.modKind === 'neuron';
+    const alphaRows = g.alphaKind === 'neuron';
     const dpost = out(rows);
-    const dmodRow = out(rows);
-    const detaRow = l.retro ? out(rows) : temp(1);
-    const dalphaRow = l.alphaFull ? temp(1) : out(rows);
+    const dmodOut = out(modRows ? rows : batch);
+    const detaOut = l.retro ? out(batch) : temp(1);
+    const dalphaOut = l.alphaFull ? temp(1) : out(alphaRows ? rows : batch);
     this.#rec
       .run(
         'plastic_step_bwd_finish',
-        [rowPart.buffer, rowPart.buffer, coef.buffer, dpost.buffer, dmodRow.buffer, detaRow.buffer, dalphaRow.buffer],
-        Math.ceil(rows / WG),
+        [rowPart.buffer, rowPart.buffer, coef.buffer, dpost.buffer, dmodOut.buffer, detaOut.buffer, dalphaOut.buffer],
+        batch,
       )
-      .u32(batch, n, l.nc, ns, l.rule, l.alphaFull ? 1 : 0);
+      .u32(batch, n, l.nc, ns, l.rule, l.alphaFull ? 1 : 0, modRows ? 1 : 0, alphaRows ? 1 : 0);
 
     // 4. reductions to the shapes of w, alpha, mod and eta
     const be = this.#rec.backend;
@@ -293,13 +297,9 @@ export class WebGPUPlastic implements PlasticKernels {
     };
     // dw[i, j] = Σ_b dz[b, i]·x[b, j]: ddrive read transposed, times x.
     const w = be.matmul(ddrive.buf, inp.x, { batch: 1, m: n, k: batch, n, transA: true, transB: false, aBatchStride: 0, bBatchStride: 0 });
-    const alpha = l.alphaFull
-      ? sum(dalphaPart.buf, 1, episodeBlocks, n * n)
-      : g.alphaKind === 'neuron'
-        ? sum(dalphaRow.buf, 1, batch, n)
-        : sum(dalphaRow.buf, 1, rows, 1);
-    const mod = g.modKind === 'neuron' ? dmodRow.buf : g.modKind === 'episode' ? sum(dmodRow.buf, batch, n, 1) : sum(dmodRow.buf, 1, rows, 1);
-    const eta = l.retro ? sum(detaRow.buf, 1, rows, 1) : null;
+    const alpha = l.alphaFull ? sum(dalphaPart.buf, 1, episodeBlocks, n * n) : sum(dalphaOut.buf, 1, batch, alphaRows ? n : 1);
+    const mod = g.modKind === 'global' ? sum(dmodOut.buf, 1, batch, 1) : dmodOut.buf;
+    const eta = l.retro ? sum(detaOut.buf, 1, batch, 1) : null;
     for (const buf of scratch) be.free(buf);
     return { hebb: dHebb.buf, elig: dElig?.buf ?? null, pre: dpre.buf, post: dpost.buf, mod, eta, x: dx.buf, drive: ddrive.buf, w, alpha };
   }
