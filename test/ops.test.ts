@@ -145,6 +145,26 @@ function padJs(x: Nd, widths: readonly (readonly [number, number])[]): Nd {
   return { shape, data: out };
 }
 
+/** lstmCell: [h | c] side by side ([B, 2N]), or h or c alone; g from the last block of gates unless given. */
+function lstmCellJs([gates, cp, g]: readonly Nd[], out: 'hc' | 'h' | 'c'): Nd {
+  const [b, n] = cp.shape;
+  const width = gates.shape[1];
+  const sig = (x: number) => 1 / (1 + Math.exp(-x));
+  const cols = out === 'hc' ? 2 * n : n;
+  const data = new Float64Array(b * cols);
+  for (let r = 0; r < b; r++) {
+    for (let j = 0; j < n; j++) {
+      const a = (k: number) => gates.data[r * width + k * n + j];
+      const gj = g ? g.data[r * n + j] : Math.tanh(a(3));
+      const c = sig(a(1)) * cp.data[r * n + j] + sig(a(0)) * gj;
+      const h = sig(a(2)) * Math.tanh(c);
+      if (out !== 'c') data[r * cols + j] = h;
+      if (out !== 'h') data[r * cols + (out === 'hc' ? n : 0) + j] = c;
+    }
+  }
+  return { shape: [b, cols], data };
+}
+
 function concatJs(xs: readonly Nd[], axis: number): Nd {
   const a = (axis + xs[0].shape.length) % xs[0].shape.length;
   const shape = [...xs[0].shape];
@@ -469,6 +489,16 @@ addCase('split in 3, the middle piece unused', [[6, 5]], ([x]) => {
   const [a, , c] = bp.split(x, 3);
   return bp.concat([a, c], 0);
 }, ([x]) => concatJs([sliceJs(x, [0, 0], [2, 5]), sliceJs(x, [4, 0], [2, 5])], 0));
+addCase('lstmCell, g from the gates', [[3, 20], [3, 5]], ([gates, cp]) => {
+  const { h, c } = bp.lstmCell(gates, cp);
+  return bp.concat([h, c], 1);
+}, (xs) => lstmCellJs(xs, 'hc'));
+addCase('lstmCell, g given', [[2, 15], [2, 5], [2, 5]], ([gates, cp, g]) => {
+  const { h, c } = bp.lstmCell(gates, cp, g);
+  return bp.concat([h, c], 1);
+}, (xs) => lstmCellJs(xs, 'hc'));
+addCase('lstmCell, h only (no gradient into c), B = 1, N = 67', [[1, 268], [1, 67]], ([gates, cp]) => bp.lstmCell(gates, cp).h, (xs) => lstmCellJs(xs, 'h'));
+addCase('lstmCell, c only (no gradient into h), g given', [[4, 9], [4, 3], [4, 3]], ([gates, cp, g]) => bp.lstmCell(gates, cp, g).c, (xs) => lstmCellJs(xs, 'c'));
 addCase('concat axis 0', [[2, 3], [4, 3], [1, 3]], (xs) => bp.concat(xs, 0), (xs) => concatJs(xs, 0));
 addCase('concat axis 1', [[2, 3], [2, 1], [2, 5]], (xs) => bp.concat(xs, 1), (xs) => concatJs(xs, 1));
 addCase('concat axis -1 (3-D)', [[2, 3, 4], [2, 3, 1]], (xs) => bp.concat(xs, -1), (xs) => concatJs(xs, -1));

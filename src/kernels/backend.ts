@@ -235,6 +235,25 @@ export interface Backend extends PlasticKernels {
     outShape: readonly number[],
   ): Buf;
 
+  // ---- recurrent cells ----
+  /**
+   * The LSTM state update from gate pre-activations (lstm_cell.wgsl): i, f, o = σ of gates' column
+   * blocks 0, 1, 2 of n; the cell input g = tanh(block 3), or the given `g`; c = f·cPrev + i·g,
+   * h = o·tanh(c). gates is [batch, width]: width 4n, or 3n with `g` [batch, n].
+   */
+  lstmCell(gates: Buf, width: number, g: Buf | null, cPrev: Buf, batch: number, n: number): { h: Buf; c: Buf };
+  /** lstmCell's backward from dh and/or dc (null: zero): the gradients of gates, of `g` if given, and of cPrev. */
+  lstmCellBackward(
+    gates: Buf,
+    width: number,
+    g: Buf | null,
+    cPrev: Buf,
+    dh: Buf | null,
+    dc: Buf | null,
+    batch: number,
+    n: number,
+  ): { dgates: Buf; dg: Buf | null; dcPrev: Buf };
+
   // ---- reductions ----
   /** x viewed as [outer, len, inner]; out[o, i] = op over l of x[o, l, i]; out is [outer, inner]. */
   reduce(op: ReduceOp, x: Buf, outer: number, len: number, inner: number): Buf;
@@ -307,6 +326,15 @@ export function checkAddN(xs: readonly Buf[], n: number): void {
   for (const [k, x] of xs.entries()) {
     if (x.length < n) throw new RangeError(`addN: buffer ${k} holds ${x.length} elements, fewer than n = ${n}`);
   }
+}
+
+/** The checks every backend's lstmCell makes on its geometry: width 4n without g, 3n with it. */
+export function checkLstmCell(op: string, width: number, g: Buf | null, batch: number, n: number): void {
+  for (const [arg, v] of [['batch', batch], ['n', n]] as const) {
+    if (!Number.isInteger(v) || v < 1) throw new RangeError(`${op}: ${arg} must be a positive integer, got ${v}`);
+  }
+  const want = g ? 3 * n : 4 * n;
+  if (width !== want) throw new RangeError(`${op}: gates of width ${width} for n = ${n} ${g ? 'with' : 'without'} g (expected ${want})`);
 }
 
 export function sizeOf(shape: readonly number[]): number {

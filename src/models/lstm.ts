@@ -5,13 +5,14 @@
  *   [i f o] = σ(W_x·x + b_x + W_h·h_{t−1} + b_h)[gates],   g = tanh(…)[cell input]
  *   c = f⊙c_{t−1} + i⊙g;   h = o⊙tanh(c)
  *
- * Composed of primitive ops: the input projection of a whole BPTT segment is one matmul
- * ([T·B, in] × [in, 4N]), so each step adds one [B, N] × [N, 4N] matmul and a few element-wise
- * ops. Rows of the projections are ordered (i, f, o, g), so one slice feeds one sigmoid; the
+ * The input projection of a whole BPTT segment is one matmul ([T·B, in] × [in, 4N]), split into
+ * steps; each step adds one [B, N] × [N, 4N] matmul, an add, and the fused lstmCell (one kernel each
+ * way, where the same math from primitive ops took about a dozen dispatches forward and more
+ * backward). Rows of the projections are ordered (i, f, o, g), as lstmCell reads them; the
  * baseline has the authors' MYLSTM parameter count 4N(in + N + 2) (PAPER.md §2.3(b)).
  */
 import {
-  add, concat, Linear, linear, Module, mul, pad, reshape, sigmoid, slice, split, tanh, zeros, type Rng, type Tensor,
+  add, concat, Linear, linear, lstmCell, Module, pad, reshape, slice, split, zeros, type Rng, type Tensor,
 } from '../autograd/index.js';
 
 /** The trace update a plastic layer still has to apply (see PlasticLSTM): Δ = post ⊗ pre scaled by mod. */
@@ -41,14 +42,6 @@ export interface RecurrentLayer extends Module {
    * [steps·B, hiddenSize] and the final state. `train` lets a plastic layer checkpoint its traces.
    */
   forward(x: Tensor, steps: number, state: LayerState, train: boolean): { output: Tensor; state: LayerState };
-}
-
-/** The LSTM state update from the gate pre-activations: sig = σ([i f o]) [B, 3N], g = tanh(cell input). */
-export function lstmUpdate(sig: Tensor, g: Tensor, cPrev: Tensor, n: number): { h: Tensor; c: Tensor } {
-  const batch = sig.shape[0];
-  const gate = (k: number) => slice(sig, [0, k * n], [batch, n]);
-  const c = add(mul(gate(1), cPrev), mul(gate(0), g));
-  return { h: mul(gate(2), tanh(c)), c };
 }
 
 /** Joins per-step outputs [B, N] into [T·B, N]. */
@@ -107,16 +100,13 @@ export class LSTMLayer extends Module implements RecurrentLayer {
   }
 
   forward(x: Tensor, steps: number, state: LayerState): { output: Tensor; state: LayerState } {
-    const batch = x.shape[0] / steps;
     const p = padding(this.hiddenSize, extraTo4(this.hiddenSize));
-    const n = p.n;
     const [x2h, h2h] = [p.gates(this.x2h, 4, false), p.gates(this.h2h, 4, true)];
     const xproj = split(linear(x, x2h.weight, x2h.bias), steps);
     let [h, c] = [p.widen(state.h, 1), p.widen(state.c, 1)];
     const hs: Tensor[] = [];
     for (let t = 0; t < steps; t++) {
-      const pre = add(xproj[t], linear(h, h2h.weight, h2h.bias));
-      ({ h, c } = lstmUpdate(sigmoid(slice(pre, [0, 0], [batch, 3 * n])), tanh(slice(pre, [0, 3 * n], [batch, n])), c, n));
+      ({ h, c } = lstmCell(add(xproj[t], linear(h, h2h.weight, h2h.bias)), c));
       hs.push(h);
     }
     return { output: p.narrow(joinSteps(hs), 1), state: { h: p.narrow(h, 1), c: p.narrow(c, 1), hebb: null, elig: null, pending: null } };

@@ -25,10 +25,10 @@
  * carries that pending update (pre = h_{t−2}, post = c̃_{t−1}, mod of step t−1).
  */
 import {
-  add, full, Linear, linear, Module, plasticStep, plasticStepReference, reshape, sigmoid, slice, split, tensor, TraceTape, uniform, zeros,
+  add, full, Linear, linear, lstmCell, Module, plasticStep, plasticStepReference, reshape, slice, split, tensor, TraceTape, uniform, zeros,
   type PlasticConfig, type Rng, type Tensor,
 } from '../autograd/index.js';
-import { extraTo4, joinSteps, lstmUpdate, padding, type LayerState, type RecurrentLayer } from './lstm.js';
+import { extraTo4, joinSteps, padding, type LayerState, type RecurrentLayer } from './lstm.js';
 
 export type LstmPlasticity = 'hebbian' | 'neuromodulated' | 'retroactive';
 
@@ -129,13 +129,13 @@ export class PlasticLSTMLayer extends Module implements RecurrentLayer {
     const hs: Tensor[] = [];
     for (let t = 0; t < steps; t++) {
       const xp = xproj[t];
-      const sig = sigmoid(add(slice(xp, [0, 0], [batch, 3 * n]), linear(h, p.h2h.weight, p.h2h.bias)));
+      const ifo = add(slice(xp, [0, 0], [batch, 3 * n]), linear(h, p.h2h.weight, p.h2h.bias));
       // Nothing is pending at the start of an epoch: Δ = 0 leaves the zero traces unchanged.
       const upd = pending ?? { pre: h, post: zeros([batch, n]), mod: zeros([1]) };
       const args = { hebb, elig, ...upd, eta: this.etaet, x: h, drive: slice(xp, [0, 3 * n], [batch, n]), w: p.w, alpha: p.alpha };
       const r = this.#kernel === 'reference' ? plasticStepReference(this.#cfg, args) : plasticStep(this.#cfg, args, tape);
       const hPrev = h;
-      ({ h, c } = lstmUpdate(sig, r.h, c, n));
+      ({ h, c } = lstmCell(ifo, c, r.h));
       [hebb, elig] = [r.hebb, r.elig];
       pending = { pre: hPrev, post: r.h, mod: this.#modulation(h, p) };
       hs.push(h);

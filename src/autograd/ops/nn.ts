@@ -1,7 +1,7 @@
-/** Neural-net ops: softmax family, fused cross-entropy, dropout, embedding and per-row gather. */
+/** Neural-net ops: softmax family, fused cross-entropy, dropout, embedding, per-row gather, the LSTM cell. */
 import { fmtShape, ShapeError } from '../errors.js';
 import { runOp, type OpDef } from '../graph.js';
-import type { Tensor } from '../tensor.js';
+import { Storage, Tensor } from '../tensor.js';
 import { exp, mul, sub } from './elementwise.js';
 import { reshape } from './movement.js';
 import { mean, sum } from './reduce.js';
@@ -137,4 +137,40 @@ export function gather(x: Tensor, indices: ArrayLike<number>): Tensor {
   }
   const idx = toIndices('gather', 'indices', indices, cols).map((c, r) => r * cols + c);
   return reshape(embedding(reshape(x, [rows * cols, 1]), idx), x.shape.slice(0, -1));
+}
+
+// ---------------------------------------------------------------- LSTM cell
+
+const lstmCellDef: OpDef<{ n: number }> = {
+  name: 'lstmCell',
+  forward: (k, [gates, cPrev, g], { n }) => {
+    const batch = gates.shape[0];
+    const { h, c } = k.lstmCell(gates.buf, gates.shape[1], g?.buf ?? null, cPrev.buf, batch, n);
+    return [
+      { buf: h, shape: [batch, n] },
+      { buf: c, shape: [batch, n] },
+    ];
+  },
+  save: (inputs) => inputs,
+  backward: ([dh, dc], { saved: [gates, cPrev, g], attrs: { n } }) => {
+    const k = gates.backend;
+    const d = k.lstmCellBackward(gates.buf, gates.shape[1], g?.buf ?? null, cPrev.buf, dh?.buf ?? null, dc?.buf ?? null, gates.shape[0], n);
+    const wrap = (buf: typeof d.dgates, like: Tensor) => new Tensor(new Storage(k, buf), like.shape);
+    return [wrap(d.dgates, gates), wrap(d.dcPrev, cPrev), ...(g ? [wrap(d.dg!, g)] : [])];
+  },
+};
+
+/**
+ * The LSTM state update in one kernel each way: i, f, o = σ of the gate pre-activations' column
+ * blocks 0, 1, 2 of N; the cell input g = tanh(block 3), or `g` when given (then gates has 3N
+ * columns); c = f⊙cPrev + i⊙g, h = o⊙tanh(c). gates [B, 4N] or [B, 3N]; cPrev, g, h, c [B, N].
+ */
+export function lstmCell(gates: Tensor, cPrev: Tensor, g?: Tensor): { h: Tensor; c: Tensor } {
+  const [batch, n] = cPrev.shape;
+  const width = (g ? 3 : 4) * n;
+  const bad = (arg: string, x: Tensor, want: number[]) => x.rank !== 2 || x.shape[0] !== want[0] || x.shape[1] !== want[1] ? `${arg} ${fmtShape(x.shape)} (expected ${fmtShape(want)})` : null;
+  const problems = [cPrev.rank === 2 ? null : `cPrev ${fmtShape(cPrev.shape)} (expected [B, N])`, bad('gates', gates, [batch, width]), g ? bad('g', g, [batch, n]) : null].filter((x) => x);
+  if (problems.length) throw new ShapeError(`lstmCell: ${problems.join(', ')}`);
+  const [h, c] = runOp(lstmCellDef, g ? [gates, cPrev, g] : [gates, cPrev], { n });
+  return { h, c };
 }

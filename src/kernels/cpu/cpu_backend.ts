@@ -7,6 +7,7 @@
 import {
   broadcastStrides,
   checkAddN,
+  checkLstmCell,
   sizeOf,
   type AdamParams,
   type Backend,
@@ -202,6 +203,51 @@ export class CpuBackend implements Backend {
     const out = this.#new(n);
     for (const x of ins) for (let i = 0; i < n; i++) out.data[i] += x[i];
     return out;
+  }
+
+  lstmCell(gates: Buf, width: number, g: Buf | null, cPrev: Buf, batch: number, n: number): { h: Buf; c: Buf } {
+    checkLstmCell('lstmCell', width, g, batch, n);
+    const [h, c] = [this.#new(batch * n), this.#new(batch * n)];
+    const cell = this.#lstmCell(gates, width, g, cPrev, n);
+    for (let t = 0; t < batch * n; t++) {
+      const u = cell(t);
+      c.data[t] = u.c;
+      h.data[t] = u.o * Math.tanh(u.c);
+    }
+    return { h, c };
+  }
+
+  lstmCellBackward(gates: Buf, width: number, g: Buf | null, cPrev: Buf, dh: Buf | null, dc: Buf | null, batch: number, n: number) {
+    checkLstmCell('lstmCellBackward', width, g, batch, n);
+    const [dhs, dcs] = [dh && this.#get(dh), dc && this.#get(dc)];
+    const [dgates, dg, dcPrev] = [this.#new(batch * width), g && this.#new(batch * n), this.#new(batch * n)];
+    const cell = this.#lstmCell(gates, width, g, cPrev, n);
+    for (let t = 0; t < batch * n; t++) {
+      const u = cell(t);
+      const tc = Math.tanh(u.c);
+      const dht = dhs ? dhs[t] : 0;
+      const dct = dht * u.o * (1 - tc * tc) + (dcs ? dcs[t] : 0);
+      const row = Math.floor(t / n) * width + (t % n);
+      dgates.data[row] = dct * u.g * u.i * (1 - u.i);
+      dgates.data[row + n] = dct * u.cp * u.f * (1 - u.f);
+      dgates.data[row + 2 * n] = dht * tc * u.o * (1 - u.o);
+      if (dg) dg.data[t] = dct * u.i;
+      else dgates.data[row + 3 * n] = dct * u.i * (1 - u.g * u.g);
+      dcPrev.data[t] = dct * u.f;
+    }
+    return { dgates, dg, dcPrev };
+  }
+
+  /** Unit t = b·n + j of an LSTM cell: its gates, cell input, previous and new cell state. */
+  #lstmCell(gates: Buf, width: number, g: Buf | null, cPrev: Buf, n: number) {
+    const [gs, gIn, cp] = [this.#get(gates), g && this.#get(g), this.#get(cPrev)];
+    const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+    return (t: number) => {
+      const row = Math.floor(t / n) * width + (t % n);
+      const [i, f, o] = [sigmoid(gs[row]), sigmoid(gs[row + n]), sigmoid(gs[row + 2 * n])];
+      const gt = gIn ? gIn[t] : Math.tanh(gs[row + 3 * n]);
+      return { i, f, o, g: gt, cp: cp[t], c: f * cp[t] + i * gt };
+    };
   }
 
   where(cond: Buf, condShape: readonly number[], a: Buf, aShape: readonly number[], b: Buf, bShape: readonly number[], outShape: readonly number[]): Buf {

@@ -12,6 +12,7 @@ import {
   ADD_N_MAX,
   broadcastStrides,
   checkAddN,
+  checkLstmCell,
   sizeOf,
   type AdamParams,
   type Backend,
@@ -45,6 +46,9 @@ import cross_entropy_bwd from '../../../shaders/cross_entropy_bwd.wgsl';
 import dropout from '../../../shaders/dropout.wgsl';
 import fill from '../../../shaders/fill.wgsl';
 import gather_rows from '../../../shaders/gather_rows.wgsl';
+import lstm_cell from '../../../shaders/lstm_cell.wgsl';
+import lstm_cell_bwd from '../../../shaders/lstm_cell_bwd.wgsl';
+import lstmCommon from '../../../shaders/lstm_common.wgsl';
 import matmul from '../../../shaders/matmul.wgsl';
 import matmul_vec4 from '../../../shaders/matmul_vec4.wgsl';
 import reduce from '../../../shaders/reduce.wgsl';
@@ -86,6 +90,8 @@ const SOURCES = {
   dropout,
   fill,
   gather_rows,
+  lstm_cell: withFiles(['lstm_cell', lstm_cell], ['lstm_common', lstmCommon]),
+  lstm_cell_bwd: withFiles(['lstm_cell_bwd', lstm_cell_bwd], ['lstm_common', lstmCommon]),
   matmul,
   matmul_vec4,
   reduce: withFiles(['reduce', reduce], ['chunk_f32', chunkF32]),
@@ -319,6 +325,34 @@ export class WebGPUBackend implements Backend {
     const n4 = Math.ceil(n / 4);
     this.#run('add_n', [...bound, out.buffer!], Math.ceil(n4 / VEC4S_PER_THREAD)).u32(n4, xs.length);
     return out;
+  }
+
+  lstmCell(gates: Buf, width: number, g: Buf | null, cPrev: Buf, batch: number, n: number): { h: Buf; c: Buf } {
+    const op = 'lstmCell';
+    const [gb, gIn, cp] = this.#lstmInputs(op, gates, width, g, cPrev, batch, n);
+    const [h, c] = [this.#new(op, batch * n), this.#new(op, batch * n)];
+    this.#run('lstm_cell', [gb, gIn, cp, h.buffer!, c.buffer!], batch * n).u32(batch, n, width, g ? 1 : 0);
+    return { h, c };
+  }
+
+  lstmCellBackward(gates: Buf, width: number, g: Buf | null, cPrev: Buf, dh: Buf | null, dc: Buf | null, batch: number, n: number) {
+    const op = 'lstmCellBackward';
+    const [gb, gIn, cp] = this.#lstmInputs(op, gates, width, g, cPrev, batch, n);
+    const dhb = dh ? this.#get(op, 'dh', dh, batch * n) : cp;
+    const dcb = dc ? this.#get(op, 'dc', dc, batch * n) : cp;
+    const dgates = this.#new(op, batch * width);
+    const dg = g ? this.#new(op, batch * n) : null;
+    const dcPrev = this.#new(op, batch * n);
+    this.#run('lstm_cell_bwd', [gb, gIn, cp, dhb, dcb, dgates.buffer!, dg?.buffer ?? this.#placeholder, dcPrev.buffer!], batch * n)
+      .u32(batch, n, width, g ? 1 : 0, dh ? 1 : 0, dc ? 1 : 0);
+    return { dgates, dg, dcPrev };
+  }
+
+  /** lstmCell's checked inputs; the first input stands in for an absent g (never read). */
+  #lstmInputs(op: string, gates: Buf, width: number, g: Buf | null, cPrev: Buf, batch: number, n: number): GPUBuffer[] {
+    checkLstmCell(op, width, g, batch, n);
+    const gb = this.#get(op, 'gates', gates, batch * width);
+    return [gb, g ? this.#get(op, 'g', g, batch * n) : gb, this.#get(op, 'cPrev', cPrev, batch * n)];
   }
 
   binary(
