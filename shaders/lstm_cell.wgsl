@@ -3,24 +3,15 @@
 //   g       = tanh(gates[b, 3n + j]), or the given cell input g[b, j] (has_g: the plastic LSTM's c̃)
 //   c = f·c_prev + i·g;   h = o·tanh(c)
 // Composed of primitive ops this was about a dozen dispatches a step and more in the backward.
-// Shapes: gates [B, width] (width = 4n, or 3n with has_g); g, c_prev, h, c [B, n].
-// Bindings: group 0: 0 gates, 1 g (a placeholder unless has_g), 2 c_prev (read); 3 h, 4 c
+// Shapes and inputs: lstm_common.wgsl; h, c [B, n]. Bindings: group 0: 0 gates, 1 g (a placeholder unless has_g), 2 c_prev (read); 3 h, 4 c
 // (read_write). Group 1: 0 p.
 // Grid: one thread per (b, j) (B·n threads), 2-D grid of WG-thread workgroups.
-
-struct Params {
-  batch: u32,
-  n: u32,
-  width: u32,
-  has_g: u32,
-}
 
 @group(0) @binding(0) var<storage, read> gates: array<f32>;
 @group(0) @binding(1) var<storage, read> g_in: array<f32>;
 @group(0) @binding(2) var<storage, read> c_prev: array<f32>;
 @group(0) @binding(3) var<storage, read_write> h: array<f32>;
 @group(0) @binding(4) var<storage, read_write> c: array<f32>;
-@group(1) @binding(0) var<uniform> p: Params;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {

@@ -4,20 +4,10 @@
 //   d(i, f, o) pre-activations = (dc_total·g, dc_total·c_prev, dh·tanh c) ⊙ s(1 − s) of each gate
 //   dg = dc_total·i, and d(g's pre-activation) = dg·(1 − g²) when g = tanh(gates[b, 3n + j])
 //   dc_prev = dc_total·f
-// Shapes: gates, dgates [B, width]; g, c_prev, dh, dc, dg, dc_prev [B, n].
-// Bindings: group 0: 0 gates, 1 g, 2 c_prev, 3 dh, 4 dc (read; g a placeholder unless has_g, dh and
-// dc unless has_dh, has_dc); 5 dgates, 6 dg (a placeholder unless has_g), 7 dc_prev (read_write).
-// Group 1: 0 p.
+// Shapes and inputs: lstm_common.wgsl; dgates [B, width]; dh, dc, dg, dc_prev [B, n].
+// Bindings: group 0: 0 gates, 1 g, 2 c_prev, 3 dh, 4 dc (read; placeholders unless has_dh, has_dc);
+// 5 dgates, 6 dg (a placeholder unless has_g), 7 dc_prev (read_write). Group 1: 0 p.
 // Grid: one thread per (b, j) (B·n threads), 2-D grid of WG-thread workgroups.
-
-struct Params {
-  batch: u32,
-  n: u32,
-  width: u32,
-  has_g: u32,
-  has_dh: u32,
-  has_dc: u32,
-}
 
 @group(0) @binding(0) var<storage, read> gates: array<f32>;
 @group(0) @binding(1) var<storage, read> g_in: array<f32>;
@@ -27,7 +17,6 @@ struct Params {
 @group(0) @binding(5) var<storage, read_write> dgates: array<f32>;
 @group(0) @binding(6) var<storage, read_write> dg: array<f32>;
 @group(0) @binding(7) var<storage, read_write> dc_prev: array<f32>;
-@group(1) @binding(0) var<uniform> p: Params;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {

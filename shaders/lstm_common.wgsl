@@ -1,5 +1,18 @@
-// lstm_common.wgsl: the gates and new cell state of LSTM unit t = b·n + j, shared by lstm_cell.wgsl
-// and lstm_cell_bwd.wgsl (appended to each; they declare gates, g_in, c_prev and Params).
+// lstm_common.wgsl: the parameters, and the gates and new cell state of LSTM unit t = b·n + j,
+// shared by lstm_cell.wgsl and lstm_cell_bwd.wgsl (appended to each, which bind the inputs gates,
+// g_in, c_prev at 0-2: bindings are declared in order, kernel file first).
+// Shapes: gates [B, width] (width = 4n, or 3n with has_g: g given); g, c_prev [B, n].
+
+struct Params {
+  batch: u32,
+  n: u32,
+  width: u32,
+  has_g: u32,
+  has_dh: u32, // the backward's: dh and dc given (else zero)
+  has_dc: u32,
+}
+
+@group(1) @binding(0) var<uniform> p: Params;
 
 struct Cell {
   i: f32,
