@@ -122,17 +122,17 @@ export class PlasticLSTMLayer extends Module implements RecurrentLayer {
     // The reference composition runs unpadded, as the check of the padded fused path.
     const p = widened(this, this.#kernel === 'fused' ? extraTo4(this.hiddenSize) : 0);
     const n = p.n;
-    const xproj = split(linear(x, p.x2h.weight, p.x2h.bias), steps);
+    // The input projections of the gates and of the cell input, each one matmul for the segment.
+    const [xGates, xCell] = [p.x2hGates, p.x2hCell].map((l) => split(linear(x, l.weight, l.bias), steps));
     let [h, c] = [p.widen(state.h, 1), p.widen(state.c, 1)];
     let [hebb, elig] = [p.widen(state.hebb!, 1, 2), state.elig && p.widen(state.elig, 1, 2)];
     let pending = state.pending && { pre: p.widen(state.pending.pre, 1), post: p.widen(state.pending.post, 1), mod: p.widenMod(state.pending.mod) };
     const hs: Tensor[] = [];
     for (let t = 0; t < steps; t++) {
-      const xp = xproj[t];
-      const ifo = add(slice(xp, [0, 0], [batch, 3 * n]), linear(h, p.h2h.weight, p.h2h.bias));
+      const ifo = add(xGates[t], linear(h, p.h2h.weight, p.h2h.bias));
       // Nothing is pending at the start of an epoch: Δ = 0 leaves the zero traces unchanged.
       const upd = pending ?? { pre: h, post: zeros([batch, n]), mod: zeros([1]) };
-      const args = { hebb, elig, ...upd, eta: this.etaet, x: h, drive: slice(xp, [0, 3 * n], [batch, n]), w: p.w, alpha: p.alpha };
+      const args = { hebb, elig, ...upd, eta: this.etaet, x: h, drive: xCell[t], w: p.w, alpha: p.alpha };
       const r = this.#kernel === 'reference' ? plasticStepReference(this.#cfg, args) : plasticStep(this.#cfg, args, tape);
       const hPrev = h;
       ({ h, c } = lstmCell(ifo, c, r.h));
@@ -178,11 +178,18 @@ function widened(layer: PlasticLSTMLayer, extra: number) {
     /** η: [1] as it is, the fan-out's [B, N] → [B, N']. */
     widenMod: (t: Tensor) => (t.rank === 2 ? widen(t, 1) : t),
     narrowMod: (t: Tensor) => (t.rank === 2 ? narrow(t, 1) : t),
-    x2h: p.gates(layer.x2h, 4, false),
+    // x2h's rows (i, f, o) and (c̃) apart, so that no step slices the projection
+    ...x2hBlocks(p.gates(layer.x2h, 4, false), p.n, layer.inputSize),
     h2h: p.gates(layer.h2h, 3, true),
     w: widen(layer.w, 0, 1),
     alpha: widen(layer.alpha, ...(layer.alpha.shape[1] === 1 ? [0] : [0, 1])),
     h2mod: layer.h2mod && { weight: widen(layer.h2mod.weight, 1), bias: layer.h2mod.bias! },
     modfanout: layer.modfanout && { weight: widen(layer.modfanout.weight, 0), bias: widen(layer.modfanout.bias!, 0) },
   };
+}
+
+/** A gate projection [4N', in] cut into its (i, f, o) rows and its cell-input rows. */
+function x2hBlocks(x2h: { weight: Tensor; bias: Tensor }, n: number, inputs: number) {
+  const cut = (begin: number, rows: number) => ({ weight: slice(x2h.weight, [begin, 0], [rows, inputs]), bias: slice(x2h.bias, [begin], [rows]) });
+  return { x2hGates: cut(0, 3 * n), x2hCell: cut(3 * n, n) };
 }
