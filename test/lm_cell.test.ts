@@ -100,11 +100,15 @@ describe('PlasticLSTMLayer forward against the authors\' equations', () => {
         const out = layer.forward(bp.tensor(xs, [T * B, IN]), T, layer.initialState(B), false);
         // Our hebb holds the updates of steps 1..T−1; step T's is pending. Apply it to compare the
         // final trace (with the reference step: the fused update takes no per-connection η).
+        // The state is at the layer's step width (8 for N = 5): its first N rows and columns.
+        const narrow = (t: bp.Tensor) => bp.slice(t, t.shape.map(() => 0), [t.shape[0], ...t.shape.slice(1).map(() => N)]);
         const p = out.state.pending!;
         const cfg = { rule: plasticity === 'retroactive' ? 'retroactive' : 'hebbian', clipValue: 2 } as const;
         const zero = bp.zeros([N, N]);
+        const pre = narrow(p.pre);
         const finalHebb = bp.plasticStepReference(cfg, {
-          hebb: out.state.hebb!, elig: out.state.elig, pre: p.pre, post: p.post, mod: p.mod, eta: layer.etaet, x: p.pre, drive: p.pre, w: zero, alpha: zero,
+          hebb: narrow(out.state.hebb!), elig: out.state.elig && narrow(out.state.elig), pre, post: narrow(p.post), mod: p.mod.rank === 2 ? narrow(p.mod) : p.mod,
+          eta: layer.etaet, x: pre, drive: pre, w: zero, alpha: zero,
         }).hebb;
         const ours = await out.output.data();
         const ourHebb = await finalHebb.data();
@@ -137,7 +141,8 @@ describe('LSTMLayer forward against the LSTM equations', () => {
       const [wx, bx, wh, bh] = await Promise.all([layer.x2h.weight, layer.x2h.bias!, layer.h2h.weight, layer.h2h.bias!].map(async (p) => Float64Array.from(await p.data())));
       const xs = draws(rng, T * B * IN, 1.5);
       const out = layer.forward(bp.tensor(xs, [T * B, IN]), T, layer.initialState(B));
-      const [hs, cs] = [await out.output.data(), await out.state.c.data()];
+      // The state is at the layer's step width (8 for N = 5): its first N columns.
+      const [hs, cs] = [await out.output.data(), await bp.slice(out.state.c, [0, 0], [B, N]).data()];
       for (let b = 0; b < B; b++) {
         let [h, c] = [new Array<number>(N).fill(0), new Array<number>(N).fill(0)];
         for (let t = 0; t < T; t++) {
@@ -230,8 +235,13 @@ function loss(m: LanguageModel, v: Variant): bp.Tensor {
   const f = m.forward(INPUTS, T, state, null);
   let l = bp.crossEntropy(f.logits, TARGETS, { reduction: 'sum' });
   const rng = new bp.Rng(8);
+  const n = v.n ?? 4;
   for (const s of f.state) {
-    for (const tr of [s.hebb, s.elig]) if (tr) l = bp.add(l, bp.sum(bp.mul(tr, bp.tensor(draws(rng, tr.size, 1), tr.shape))));
+    for (const wide of [s.hebb, s.elig]) {
+      // The traces are at the layer's step width (8 for N = 5, fused): their first N rows and columns.
+      const tr = wide && bp.slice(wide, [0, 0, 0], [B, n, n]);
+      if (tr) l = bp.add(l, bp.sum(bp.mul(tr, bp.tensor(draws(rng, tr.size, 1), tr.shape))));
+    }
   }
   for (const s of state) for (const x of [s.h, s.c, s.hebb, s.elig, s.pending?.pre, s.pending?.post, s.pending?.mod]) x?.dispose();
   return l;

@@ -78,6 +78,8 @@ export class PlasticLSTMLayer extends Module implements RecurrentLayer {
   readonly etaet: Tensor | null;
   readonly #cfg: PlasticConfig;
   readonly #kernel: 'fused' | 'reference';
+  /** Neurons the step loop adds (widened); none for the reference composition, which checks the padded fused path. */
+  readonly #extra: number;
 
   constructor(readonly opts: PlasticLSTMOptions) {
     super();
@@ -96,6 +98,7 @@ export class PlasticLSTMLayer extends Module implements RecurrentLayer {
       throw new RangeError("PlasticLSTMLayer: fanout 'connection' needs kernel 'reference' (the fused kernels take per-neuron modulation)");
     }
     this.#kernel = opts.kernel ?? (perConnection ? 'reference' : 'fused');
+    this.#extra = this.#kernel === 'fused' ? extraTo4(n) : 0;
     const etaInit = opts.etaInit ?? 0.01;
     this.eta = modulated ? null : this.registerParameter('eta', perConnection ? full([n, n], etaInit) : tensor([etaInit]));
     this.h2mod = modulated ? this.registerModule('h2mod', new Linear(n, 1, rng)) : null;
@@ -105,7 +108,7 @@ export class PlasticLSTMLayer extends Module implements RecurrentLayer {
   }
 
   initialState(batch: number): LayerState {
-    const n = this.hiddenSize;
+    const n = this.hiddenSize + this.#extra;
     return {
       h: zeros([batch, n]),
       c: zeros([batch, n]),
@@ -119,14 +122,13 @@ export class PlasticLSTMLayer extends Module implements RecurrentLayer {
     const batch = x.shape[0] / steps;
     const every = this.opts.checkpointEvery ?? 1;
     const tape = train && every > 1 && this.#kernel === 'fused' ? new TraceTape(every) : null;
-    // The reference composition runs unpadded, as the check of the padded fused path.
-    const p = widened(this, this.#kernel === 'fused' ? extraTo4(this.hiddenSize) : 0);
+    const p = widened(this, this.#extra);
     const n = p.n;
     // The input projections of the gates and of the cell input, each one matmul for the segment.
     const [xGates, xCell] = [p.x2hGates, p.x2hCell].map((l) => split(linear(x, l.weight, l.bias), steps));
-    let [h, c] = [p.widen(state.h, 1), p.widen(state.c, 1)];
-    let [hebb, elig] = [p.widen(state.hebb!, 1, 2), state.elig && p.widen(state.elig, 1, 2)];
-    let pending = state.pending && { pre: p.widen(state.pending.pre, 1), post: p.widen(state.pending.post, 1), mod: p.widenMod(state.pending.mod) };
+    let [h, c] = [p.state(state.h, 1), p.state(state.c, 1)];
+    let [hebb, elig] = [p.state(state.hebb!, 1, 2), state.elig && p.state(state.elig, 1, 2)];
+    let pending = state.pending && { pre: p.state(state.pending.pre, 1), post: p.state(state.pending.post, 1), mod: p.stateMod(state.pending.mod) };
     const hs: Tensor[] = [];
     for (let t = 0; t < steps; t++) {
       const ifo = add(xGates[t], linear(h, p.h2h.weight, p.h2h.bias));
@@ -140,16 +142,7 @@ export class PlasticLSTMLayer extends Module implements RecurrentLayer {
       pending = { pre: hPrev, post: r.h, mod: this.#modulation(h, p) };
       hs.push(h);
     }
-    return {
-      output: p.narrow(joinSteps(hs), 1),
-      state: {
-        h: p.narrow(h, 1),
-        c: p.narrow(c, 1),
-        hebb: p.narrow(hebb, 1, 2),
-        elig: elig && p.narrow(elig, 1, 2),
-        pending: pending && { pre: p.narrow(pending.pre, 1), post: p.narrow(pending.post, 1), mod: p.narrowMod(pending.mod) },
-      },
-    };
+    return { output: p.narrow(joinSteps(hs), 1), state: { h, c, hebb, elig, pending } };
   }
 
   /**
@@ -172,12 +165,11 @@ export class PlasticLSTMLayer extends Module implements RecurrentLayer {
  */
 function widened(layer: PlasticLSTMLayer, extra: number) {
   const p = padding(layer.hiddenSize, extra);
-  const { widen, narrow } = p;
+  const { widen } = p;
   return {
     ...p,
-    /** η: [1] as it is, the fan-out's [B, N] → [B, N']. */
-    widenMod: (t: Tensor) => (t.rank === 2 ? widen(t, 1) : t),
-    narrowMod: (t: Tensor) => (t.rank === 2 ? narrow(t, 1) : t),
+    /** A carried η: [1] as it is, the fan-out's [B, N] → [B, N']. */
+    stateMod: (t: Tensor) => (t.rank === 2 ? p.state(t, 1) : t),
     // x2h's rows (i, f, o) and (c̃) apart, so that no step slices the projection
     ...x2hBlocks(p.gates(layer.x2h, 4, false), p.n, layer.inputSize),
     h2h: p.gates(layer.h2h, 3, true),
