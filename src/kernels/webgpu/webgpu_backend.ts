@@ -532,6 +532,12 @@ export class WebGPUBackend implements Backend {
       return;
     }
     const dims = mergeDims('copyStrided', shape, [srcView.strides, dstView.strides]);
+    if (dims.shape.length === 1 && dims.strides[0][0] === 1 && dims.strides[1][0] === 1) {
+      // One contiguous run on both sides (a split or concat along the first axis): a buffer copy,
+      // no kernel. copy_strided moves floats one at a time, which lavapipe prices per access.
+      this.#copyBuffer(sb, srcView.offset, db, dstView.offset, n);
+      return;
+    }
     const rowLen = dims.shape[dims.shape.length - 1];
     const threads = (n / rowLen) * Math.ceil(rowLen / 4);
     this.#run('copy_strided', [sb, db], threads)
@@ -741,6 +747,16 @@ export class WebGPUBackend implements Backend {
     const y = Math.ceil(groups / maxDim);
     if (y > maxDim) throw new RangeError(`${name}: ${threads} threads exceed the dispatch grid`);
     return [Math.ceil(groups / y), y];
+  }
+
+  /** Records copyBufferToBuffer of n floats, in order with the dispatches around it (between their passes). */
+  #copyBuffer(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, n: number): void {
+    this.gpu.assertAlive('copyStrided');
+    if (this.#dispatches >= this.#batchSize) this.flush();
+    this.#endPass();
+    this.#encoder ??= this.#device.createCommandEncoder();
+    this.#encoder.copyBufferToBuffer(src, srcOffset * 4, dst, dstOffset * 4, n * 4);
+    this.#dispatches++;
   }
 
   #endPass(): void {
