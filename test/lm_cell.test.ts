@@ -190,13 +190,16 @@ interface Variant {
   fanout?: 'connection';
 }
 
+/** A variant's hidden size. */
+const hiddenOf = (v: Variant) => v.n ?? 4;
+
 /** The kernel a variant runs by default: the fused one, or the reference for a per-connection fan-out. */
 const ownKernel = (v: Variant) => (v.fanout === 'connection' ? 'reference' : 'fused');
 
 function makeModel(v: Variant, kernel: 'fused' | 'reference', checkpointEvery = 1): LanguageModel {
   const rng = new bp.Rng(5);
   const m = new LanguageModel({
-    vocabSize: V, embeddingSize: E, hiddenSize: v.n ?? 4, numLayers: 2, tied: false, cell: v.cell, alpha: v.alpha, fanout: v.fanout, rng,
+    vocabSize: V, embeddingSize: E, hiddenSize: hiddenOf(v), numLayers: 2, tied: false, cell: v.cell, alpha: v.alpha, fanout: v.fanout, rng,
     plastic: { kernel, checkpointEvery },
   });
   // Plasticity as large as the rest, with modulation of both signs.
@@ -206,7 +209,7 @@ function makeModel(v: Variant, kernel: 'fused' | 'reference', checkpointEvery = 
 
 /** A carried state as in mid-epoch: traces near the clip bound and a pending update with mixed-sign modulation. */
 function carriedState(v: Variant): LmState {
-  const N = v.n ?? 4;
+  const N = hiddenOf(v);
   const rng = new bp.Rng(7);
   const t = (shape: number[], scale: number) => bp.keep(bp.tensor(draws(rng, shape.reduce((a, b) => a * b, 1), scale), shape));
   return [0, 1].map(() => ({
@@ -221,7 +224,7 @@ function carriedState(v: Variant): LmState {
 /** The carried modulation: η or the fan-out's output, per neuron or per connection. */
 function pendingMod(v: Variant, t: (shape: number[], scale: number) => bp.Tensor): bp.Tensor {
   const perConnection = v.fanout === 'connection';
-  const N = v.n ?? 4;
+  const N = hiddenOf(v);
   if (v.cell === 'hebbian') return perConnection ? t([N, N], 0.5) : t([1], 0.5);
   return perConnection ? t([B, N, N], 1.5) : t([B, N], 1.5);
 }
@@ -235,7 +238,7 @@ function loss(m: LanguageModel, v: Variant): bp.Tensor {
   const f = m.forward(INPUTS, T, state, null);
   let l = bp.crossEntropy(f.logits, TARGETS, { reduction: 'sum' });
   const rng = new bp.Rng(8);
-  const n = v.n ?? 4;
+  const n = hiddenOf(v);
   for (const s of f.state) {
     for (const wide of [s.hebb, s.elig]) {
       // The traces are at the layer's step width (8 for N = 5, fused): their first N rows and columns.
