@@ -53,7 +53,9 @@ export interface TimeOptions {
   /**
    * Sleep through most of the device time expected after recording before awaiting `sync()`.
    * While Node awaits a `webgpu` promise its main thread spins and takes a core from lavapipe
-   * (DESIGN.md, field notes); measured here, sleeping made device-bound batches 1.4x faster.
+   * (DESIGN.md, field notes); measured here, sleeping made device-bound batches 1.4x faster. Our
+   * backend's own waits sleep between polls (device.ts settleQuietly); the peers' do not, so every
+   * library gets this sleep.
    */
   idle?: boolean;
 }

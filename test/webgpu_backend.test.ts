@@ -6,7 +6,7 @@
  */
 import { expect, test } from 'vitest';
 import { sizeOf, type Backend, type Buf, type MatmulGeometry } from '../src/kernels/backend.js';
-import { DeviceLostError } from '../src/kernels/webgpu/device.js';
+import { DeviceLostError, settleQuietly } from '../src/kernels/webgpu/device.js';
 import { compileKernel, KernelCompileError } from '../src/kernels/webgpu/pipelines.js';
 import { createWebGPUBackend, type WebGPUBackend } from '../src/kernels/webgpu/webgpu_backend.js';
 import { hashUniform } from '../src/kernels/hash.js';
@@ -398,4 +398,14 @@ describeWebGPU('WebGPUBackend', (backend, cpu) => {
     await expect(other.read(x, 5)).rejects.toThrow(/read: WebGPU device was destroyed/);
     expect(() => other.fill(3, 1)).toThrow(DeviceLostError);
   });
+});
+
+test('settleQuietly settles as its promise does, also after it has begun to sleep', async () => {
+  const later = <T>(ms: number, settle: (resolve: (v: T) => void, reject: (e: unknown) => void) => void) =>
+    new Promise<T>((resolve, reject) => setTimeout(() => settle(resolve, reject), ms));
+  expect(await settleQuietly(Promise.resolve(3))).toBe(3);
+  expect(await settleQuietly(later(20, (resolve) => resolve('late')))).toBe('late');
+  const error = new Error('device said no');
+  await expect(settleQuietly(later(20, (_, reject) => reject(error)))).rejects.toBe(error);
+  await expect(settleQuietly(Promise.reject(error))).rejects.toBe(error);
 });

@@ -87,9 +87,12 @@ export class GpuDevice {
     throw new Error(`WebGPU ${error.constructor.name} in recorded work: ${error.message}`);
   }
 
-  /** `promise`, but rejecting with DeviceLostError as soon as the device is lost. */
+  /**
+   * `promise`, but rejecting with DeviceLostError as soon as the device is lost; in Node, awaited
+   * without Dawn's busy loop (`settleQuietly`).
+   */
   guard<T>(what: string, promise: Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
+    const guarded = new Promise<T>((resolve, reject) => {
       const onLost = (): void => reject(new DeviceLostError(`${what}: ${this.#lost!.message}`));
       if (this.#lost) return onLost();
       this.#onLost.add(onLost);
@@ -106,6 +109,7 @@ export class GpuDevice {
         },
       );
     });
+    return IN_NODE ? settleQuietly(guarded) : guarded;
   }
 
   /** Destroys the device (Node can then exit); every later call throws DeviceLostError. */
@@ -118,6 +122,37 @@ export class GpuDevice {
     this.#lost ??= new DeviceLostError(message);
     for (const reject of this.#onLost) reject();
     this.#onLost.clear();
+  }
+}
+
+const IN_NODE = globalThis.process?.versions?.node !== undefined;
+/** What Atomics.wait sleeps on (never notified); made at the first wait (browsers may lack SharedArrayBuffer). */
+let sleeper: Int32Array | null = null;
+/** How long a wait polls before it first sleeps: most waits for a small step end within it. */
+const SPIN_MS = 0.2;
+
+/**
+ * Awaits a Dawn promise without Dawn's busy loop. The `webgpu` package resolves device promises from
+ * a setImmediate loop that polls the instance for as long as one is pending, so awaiting one keeps a
+ * core busy; on a CPU device (lavapipe) that core is taken from the device's own threads. Here the
+ * main thread instead sleeps between the loop's turns in Atomics.wait, which blocks without running
+ * the event loop: 50 µs at first, doubling up to 1 ms, so a short wait stays short and a long one
+ * overshoots by at most about 1 ms. Measured with `node scripts/run.mjs bench/sync_wait.ts`.
+ */
+export async function settleQuietly<T>(promise: Promise<T>): Promise<T> {
+  let settled = false;
+  const done = (): void => {
+    settled = true;
+  };
+  promise.then(done, done);
+  sleeper ??= new Int32Array(new SharedArrayBuffer(4));
+  const start = performance.now();
+  for (let ms = 0.05; ; ) {
+    await new Promise((resolve) => setImmediate(resolve)); // one turn: Dawn polls, callbacks run
+    if (settled) return promise;
+    if (performance.now() - start < SPIN_MS) continue;
+    Atomics.wait(sleeper, 0, 0, ms);
+    ms = Math.min(2 * ms, 1);
   }
 }
 
