@@ -51,6 +51,7 @@ import lstm_cell_bwd from '../../../shaders/lstm_cell_bwd.wgsl';
 import lstmCommon from '../../../shaders/lstm_common.wgsl';
 import matmul from '../../../shaders/matmul.wgsl';
 import matmul_vec4 from '../../../shaders/matmul_vec4.wgsl';
+import pad_crop from '../../../shaders/pad_crop.wgsl';
 import reduce from '../../../shaders/reduce.wgsl';
 import chunkF32 from '../../../shaders/chunk_f32.wgsl';
 import chunkVec4 from '../../../shaders/chunk_vec4.wgsl';
@@ -94,6 +95,7 @@ const SOURCES = {
   lstm_cell_bwd: withFiles(['lstm_cell_bwd', lstm_cell_bwd], ['lstm_common', lstmCommon]),
   matmul,
   matmul_vec4,
+  pad_crop,
   reduce: withFiles(['reduce', reduce], ['chunk_f32', chunkF32]),
   reduce_vec4: withFiles(['reduce', reduce], ['chunk_vec4', chunkVec4]),
   scatter_add_rows,
@@ -488,10 +490,7 @@ export class WebGPUBackend implements Backend {
     // padding of k must be zero in both; padded rows and columns of C are cut off).
     const pad = (x: Buf, stride: number, rows: number, cols: number, rows4: number, cols4: number): Buf => {
       if (rows4 === rows && cols4 === cols && stride % 4 === 0) return x; // already whole vec4s
-      const copies = stride === 0 ? 1 : batch;
-      const dst = this.#fill('matmul', copies * rows4 * cols4, 0);
-      this.copyStrided(x, { offset: 0, strides: [stride, cols, 1] }, dst, { offset: 0, strides: [rows4 * cols4, cols4, 1] }, [copies, rows, cols]);
-      return dst;
+      return this.#padCrop(this.#get('matmul', 'operand', x, 0), stride === 0 ? 1 : batch, stride, cols, rows, cols, rows4, cols4);
     };
     const ap = transA ? pad(a, aBatchStride, k, m, k4, m4) : pad(a, aBatchStride, m, k, m, k4);
     const bp = transB ? pad(b, bBatchStride, n, k, n4, k4) : pad(b, bBatchStride, k, n, k4, n4);
@@ -508,9 +507,20 @@ export class WebGPUBackend implements Backend {
     );
     for (const [x, orig] of [[ap, a], [bp, b], [biasp, bias]] as const) if (x && x !== orig) this.free(x);
     if (m4 === m && n4 === n) return padded;
-    const out = this.#new('matmul', batch * m * n);
-    this.copyStrided(padded, { offset: 0, strides: [m4 * n4, n4, 1] }, out, { offset: 0, strides: [m * n, n, 1] }, [batch, m, n]);
+    const out = this.#padCrop(this.#get('matmul', 'padded', padded, 0), batch, m4 * n4, n4, m, n, m, n);
     this.free(padded);
+    return out;
+  }
+
+  /**
+   * [batch, dstRows, dstCols] from the matrices [rows, cols] of src (strides srcBatch and srcRow):
+   * each cropped to the destination and zero-padded to it (pad_crop.wgsl).
+   */
+  #padCrop(src: GPUBuffer, batch: number, srcBatch: number, srcRow: number, rows: number, cols: number, dstRows: number, dstCols: number): GpuBuf {
+    const n = batch * dstRows * dstCols;
+    const out = this.#new('matmul', n);
+    const n4 = Math.ceil(n / 4);
+    this.#run('pad_crop', [src, out.buffer!], n4).u32(n, n4, dstRows, dstCols, rows, cols, srcBatch, srcRow);
     return out;
   }
 
