@@ -29,11 +29,17 @@
 // Grid: workgroup (eb, cg) holds episodes eb·EB.. and the WGC Chunk columns cg·WGC..; lane = column.
 // episode_blocks·col_groups workgroups, 2-D grid.
 
-// The rule (plastic_common.wgsl) and the lanes per workgroup (32, 64, 128 or 256, the host's
-// choice for N): specialisation constants, so the compiler folds the branches on the rule.
+// The rule (plastic_common.wgsl): a specialisation constant, so the compiler folds its branches.
 override RULE: u32 = HEBBIAN;
-override WGC: u32 = 64u;
 const EB: u32 = 4u; // episodes per workgroup: EPISODES_PER_GROUP in plastic.ts
+// Lanes (Chunk columns) per workgroup: BWD_LANES in plastic.ts. One 8-wide SIMD group on lavapipe,
+// which runs each workgroup as one task of its threads: the grid has a workgroup per column group
+// and 4 episodes, and with a row per workgroup (64 lanes) B = 20, N = 196 made 5 tasks for 2
+// threads. 8 lanes took 0.87x the time of the whole backward there (retroactive; hebbian 0.88x),
+// 0.90-0.99x at B = 1 to 128 and N = 100 to 500, 0.99-1.0x at B = 30, N = 200 (bench/plastic_time.ts
+// geometry, the two alternated 30 times in one process). A GPU, with its many cores, also wants
+// more workgroups than rows of 64.
+const WGC: u32 = 8u;
 
 struct Params {
   batch: u32,

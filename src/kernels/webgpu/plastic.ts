@@ -50,30 +50,24 @@ const RULES = ['hebbian', 'decay', 'oja', 'retroactive'] as const;
 const CHUNKS = [['', VEC4], ['_f32', F32]] as const;
 type ForwardKernel = `plastic_${'step' | 'update'}${'' | '_f32'}_${PlasticRule}`;
 
-/**
- * Workgroup sizes of plastic_step_bwd.wgsl (its WGC, one lane per Chunk column): the smallest that
- * holds a row's Chunks, or the largest, 256, WebGPU's default limit, with several groups per row.
- */
-const BWD_LANES = [32, 64, 128, 256] as const;
-type BwdLanes = (typeof BWD_LANES)[number];
-type BwdKernel = `plastic_step_bwd${'' | '_f32'}_${PlasticRule}_w${BwdLanes}`;
+/** Lanes per workgroup of plastic_step_bwd.wgsl, one per Chunk column (its WGC, where the why is). */
+const BWD_LANES = 8;
+type BwdKernel = `plastic_step_bwd${'' | '_f32'}_${PlasticRule}`;
 
 /**
- * plastic_step_bwd.wgsl specialised by its override constants: the rule (a branch on the rule in
- * the uniforms made the B=30, N=200 retroactive backward about 1.2x slower on lavapipe) and the
- * lanes per workgroup; hebbian stores its row-sum shares as floats (plastic_shares_f32.wgsl).
+ * plastic_step_bwd.wgsl specialised by its override constant, the rule (a branch on the rule in the
+ * uniforms made the B=30, N=200 retroactive backward about 1.2x slower on lavapipe); hebbian stores
+ * its row-sum shares as floats (plastic_shares_f32.wgsl).
  */
 const backwardSources: Record<string, KernelSource> = Object.fromEntries(
   CHUNKS.flatMap(([variant, chunk]) =>
-    RULES.flatMap((rule, code) =>
-      BWD_LANES.map((lanes) => [
-        `plastic_step_bwd${variant}_${rule}_w${lanes}`,
-        {
-          ...withChunk(['plastic_step_bwd', plasticStepBwd], chunk, rule === 'hebbian' ? ['plastic_shares_f32', plasticSharesF32] : ['plastic_shares_vec4', plasticSharesVec4]),
-          constants: { RULE: code, WGC: lanes },
-        },
-      ]),
-    ),
+    RULES.map((rule, code) => [
+      `plastic_step_bwd${variant}_${rule}`,
+      {
+        ...withChunk(['plastic_step_bwd', plasticStepBwd], chunk, rule === 'hebbian' ? ['plastic_shares_f32', plasticSharesF32] : ['plastic_shares_vec4', plasticSharesVec4]),
+        constants: { RULE: code },
+      },
+    ]),
   ),
 );
 
@@ -246,8 +240,7 @@ export class WebGPUPlastic implements PlasticKernels {
       .u32(batch, n, l.rule, dhIn ? 1 : 0, l.alphaStride, l.modB, l.modI);
 
     // 2. the pass over the traces
-    const lanes = BWD_LANES.find((size) => size >= l.nc) ?? BWD_LANES[BWD_LANES.length - 1];
-    const colGroups = Math.ceil(l.nc / lanes);
+    const colGroups = Math.ceil(l.nc / BWD_LANES);
     const episodeBlocks = Math.ceil(batch / EPISODES_PER_GROUP);
     const dHebb = out(rows * n);
     const dElig = l.retro ? out(rows * n) : null;
@@ -260,7 +253,7 @@ export class WebGPUPlastic implements PlasticKernels {
     const dalphaPart = l.alphaFull ? out(episodeBlocks * n * n) : temp(1);
     this.#rec
       .run(
-        `plastic_step_bwd${l.variant}_${g.rule}_w${lanes}`,
+        `plastic_step_bwd${l.variant}_${g.rule}`,
         [
           t.hebb, t.elig ?? t.hebb, dHebbIn ?? t.hebb, dEligIn ?? t.hebb, t.pre, cell.x, cell.w, cell.alpha, coef.buffer,
           dHebb.buffer, (dElig ?? temp(1)).buffer, dx.buffer, dpre.buffer, dalphaPart.buffer, rowPart.buffer,
