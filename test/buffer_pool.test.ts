@@ -38,6 +38,18 @@ describe('BufferPool', () => {
     expect(pool.memory()).toEqual({ bytesInUse: 2 * sizeClass(KB), bytesAllocated: 2 * sizeClass(KB), numBuffers: 2 });
   });
 
+  test('a kernel output takes the oldest of the free and the deferred buffers, wherever the submit fell', () => {
+    const { device } = fakeDevice();
+    const pool = new BufferPool(device, 0);
+    const [a, b, c] = [pool.acquire(KB), pool.acquire(KB), pool.acquire(KB)];
+    pool.release(b, false); // free
+    pool.release(a, true); // deferred, and older than b
+    pool.release(c, true); // deferred, newer than b
+    expect(pool.acquire(KB, true)).toBe(a);
+    expect(pool.acquire(KB, true)).toBe(b);
+    expect(pool.acquire(KB, true)).toBe(c);
+  });
+
   test('a deferred release waits for afterSubmit', () => {
     const { device } = fakeDevice();
     const pool = new BufferPool(device, 0);

@@ -15,7 +15,11 @@
  *
  * Free buffers are handed out oldest first (by creation order), not last freed first: then a step
  * that allocates like the one before it gets the same buffers whatever order they were freed in,
- * and the bind-group cache (bind_groups.ts) finds the groups it made for them.
+ * and the bind-group cache (bind_groups.ts) finds the groups it made for them. A kernel output
+ * takes the oldest of the free and the deferred buffers (below) alike, so that where the automatic
+ * submits fall in a step does not change its buffers either: a training loop that never submits
+ * at step boundaries (trainLm) had them fall elsewhere in every step: a paper-size PTB step of the
+ * retroactive model created 453 bind groups 4-7 steps in and still 145 30 steps in, now 29 and 4.
  *
  * Deferred release: a buffer freed while an unsubmitted command encoder may still use it must not
  * be destroyed (the submit would fail) nor handed out for a queue.writeBuffer (which would run
@@ -71,7 +75,7 @@ export class BufferPool {
   /** Every free buffer, in the order they were released (a Set iterates in insertion order). */
   readonly #released = new Set<GPUBuffer>();
   #created = 0;
-  /** Deferred releases by size class, until the next afterSubmit(). */
+  /** Deferred releases by size class, until the next afterSubmit(); ordered as #free. */
   #pending = new Map<number, GPUBuffer[]>();
   #freeBytes = 0;
   #bytesInUse = 0;
@@ -92,12 +96,19 @@ export class BufferPool {
    */
   acquire(bytes: number, kernelOutput = false): GPUBuffer {
     const size = sizeClass(bytes);
-    let buffer = this.#free.get(size)?.pop();
-    if (buffer) {
+    const free = this.#free.get(size);
+    const pending = kernelOutput ? this.#pending.get(size) : undefined;
+    // The oldest of both lists: which of them a buffer is in depends on where the automatic
+    // submits fall, and the choice must not (see the header).
+    const oldest = (list: GPUBuffer[] | undefined) => (list?.length ? this.#age.get(list[list.length - 1])! : Infinity);
+    let buffer: GPUBuffer | undefined;
+    if (oldest(pending) < oldest(free)) {
+      buffer = pending!.pop()!;
+    } else if ((buffer = free?.pop())) {
       this.#freeBytes -= size;
       this.#released.delete(buffer);
     } else {
-      buffer = (kernelOutput ? this.#pending.get(size)?.pop() : undefined) ?? this.#create(size);
+      buffer = this.#create(size);
     }
     this.#bytesInUse += size;
     this.#peakInUse = Math.max(this.#peakInUse, this.#bytesInUse);
@@ -119,7 +130,7 @@ export class BufferPool {
   release(buffer: GPUBuffer, deferred: boolean): void {
     this.#bytesInUse -= buffer.size;
     if (!deferred) this.#keepOrDestroy(buffer);
-    else listOf(this.#pending, buffer.size).push(buffer);
+    else this.#insertByAge(listOf(this.#pending, buffer.size), buffer);
   }
 
   /** Call after each submit: buffers released while it was being recorded become reusable. */
@@ -142,7 +153,13 @@ export class BufferPool {
       return;
     }
     while (this.#freeBytes + size > cap) this.#evictOldestReleased();
-    // Insert by age, newest first (binary search).
+    this.#insertByAge(list, buffer);
+    this.#freeBytes += size;
+    this.#released.add(buffer);
+  }
+
+  /** Inserts `buffer` into `list`, which is ordered by age, newest first (binary search). */
+  #insertByAge(list: GPUBuffer[], buffer: GPUBuffer): void {
     const age = this.#age.get(buffer)!;
     let lo = 0;
     let hi = list.length;
@@ -152,8 +169,6 @@ export class BufferPool {
       else hi = mid;
     }
     list.splice(lo, 0, buffer);
-    this.#freeBytes += size;
-    this.#released.add(buffer);
   }
 
   #evictOldestReleased(): void {
