@@ -51,6 +51,12 @@ export interface TimeOptions {
   /** Timed batches; the median is reported. */
   reps?: number;
   /**
+   * Untimed batches per case after calibration (default 0, on top of the three it always runs):
+   * for work whose host side settles only over several steps (a training step's bind groups are
+   * found in the cache once the buffer pool hands out the same buffers again).
+   */
+  warmup?: number;
+  /**
    * Sleep through most of the device time expected after recording before awaiting `sync()`.
    * While Node awaits a `webgpu` promise its main thread spins and takes a core from lavapipe
    * (DESIGN.md, field notes); measured here, sleeping made device-bound batches 1.4x faster. Our
@@ -89,13 +95,15 @@ export interface Entry {
  * machine (another job on the second core halves lavapipe's speed) hits every case alike and their
  * ratios stay meaningful. Per case: one warm-up op (pipeline compiles), calibration of the batch
  * size, two warm-up batches of that size (they fill the buffer pools and measure how long the
- * device stays busy after recording), then `reps` timed batches; the median is reported. A case
+ * device stays busy after recording), `warmup` more, then `reps` timed batches; the median is
+ * reported. A case
  * that throws yields its Error; the others go on.
  */
 export async function timeCases(entries: readonly Entry[], opts: TimeOptions = {}): Promise<(Timing | Error)[]> {
-  const { minBatchMs = 100, reps = 5, idle = true } = opts;
+  const { minBatchMs = 100, reps = 5, idle = true, warmup = 0 } = opts;
   const trials = entries.map((e) => new Trial(e));
   for (const t of trials) await t.guard(() => t.prepare(opts.count, minBatchMs));
+  for (let r = 0; r < warmup; r++) for (const t of trials) await t.guard(() => t.warm());
   for (let r = 0; r < reps; r++) for (const t of trials) await t.guard(() => t.timed(idle));
   return trials.map((t) => t.result());
 }
@@ -139,6 +147,10 @@ class Trial {
     }
     this.#count = count;
     for (let i = 0; i < 2; i++) this.#waitMs = Math.min(this.#waitMs, (await this.#batch(count, 0)).waitMs);
+  }
+
+  async warm(): Promise<void> {
+    await this.#batch(this.#count, 0);
   }
 
   async timed(idle: boolean): Promise<void> {

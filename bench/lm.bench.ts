@@ -9,10 +9,10 @@
  *
  * A step is trainLm's: forward, loss, backward, gradient clip, SGD, on successive PTB segments
  * (B = 20, T = 20: 400 tokens) with the state carried from one step to the next; the clock stops
- * once the device is done (the harness's sync). --steps sets the timed steps per condition after the
- * harness's 3 warm-up ones (pipeline compiles, buffer pools); default 10 at the quick size and 8 at the
- * paper size, where a step takes about a second on lavapipe (with 4, the paper-size ratios of two
- * back-to-back runs differed by up to 0.3).
+ * once the device is done (the harness's sync). --steps sets the timed steps per condition after
+ * WARMUP_STEPS warm-up ones; default 10 at the quick size and 8 at the paper size, where a step
+ * takes about a second on lavapipe (with 4, the paper-size ratios of two back-to-back runs differed
+ * by up to 0.3).
  * --spin awaits the device without first sleeping through most of the expected device time
  * (TimeOptions.idle). The whole run takes about 3 minutes on 2 cores (twice that under load).
  *
@@ -62,6 +62,13 @@ type Scale = 'quick' | 'paper';
 /** The issue's target: a plastic LSTM costs at most this much of the baseline's time per token. */
 const TARGET_RATIO = 1.5;
 const DEFAULT_STEPS: Record<Scale, number> = { quick: 10, paper: 8 };
+/**
+ * Untimed steps per case first: the harness's 3 (pipeline compiles, buffer pools) and more, until
+ * the host side of a step is what it is in a long training run. A paper-size retroactive step's
+ * recording took 56-100 ms over its first 10 steps and 30-50 ms after, as the bind-group cache
+ * filled (.build scratch script; it created 1109, 785, 136, 85, 28, 11 groups in steps 1-6, then 8).
+ */
+const WARMUP_STEPS = 12;
 /** Timed batches per matmul case (each about 100 ms). */
 const MATMUL_REPS = 5;
 /** Square size of the in-run plain matmul when bench/results/ops.json is missing (its usual best). */
@@ -147,13 +154,13 @@ const targets = results.flatMap((r) =>
     .map((c) => ({ scale: r.scale, cell: c.cell, hidden: c.hidden, ratio: c.ratio, met: c.ratio <= TARGET_RATIO })),
 );
 for (const t of targets) console.log(`  ${t.scale} ${t.cell} (hidden ${t.hidden}): ${t.ratio.toFixed(2)}×, ${t.met ? 'met' : 'MISSED'}`);
-console.log(`timed steps per condition after 3 warm-up ones: ${results.map((r) => `${r.scale} ${r.steps}`).join(', ')}`);
+console.log(`timed steps per condition after ${WARMUP_STEPS} warm-up ones: ${results.map((r) => `${r.scale} ${r.steps}`).join(', ')}`);
 
 const loadEnd = loadavg();
 const path = writeResults('lm', {
   command,
   machine: { ...machine, loadavgStart: loadStart, loadavgEnd: loadEnd },
-  settings: { preset: 'basic', scales, cells, warmupSteps: 3, matmulReps: MATMUL_REPS, idle: !args.spin, seed: SEED },
+  settings: { preset: 'basic', scales, cells, warmupSteps: WARMUP_STEPS, matmulReps: MATMUL_REPS, idle: !args.spin, seed: SEED },
   opsBest,
   targetRatio: TARGET_RATIO,
   targets,
@@ -230,7 +237,7 @@ async function benchScale(scale: Scale): Promise<ScaleResult> {
   for (const [n, model] of sameSize) if (model !== baseline.model) cases.set(`layers lstm N=${n}`, layersCase(model, segment));
   for (const [n, model] of sameSize) cases.set(`softmax N=${n}`, softmaxCase(model, segment, rng));
   console.log(`\n# ${scale}: timing ${cases.size} cases, ${steps} timed runs each (${elapsed()} so far, load ${loadavg()[0].toFixed(2)})`);
-  const timings = await timeAll(cases, { count: 1, reps: steps, idle: !args.spin });
+  const timings = await timeAll(cases, { count: 1, warmup: WARMUP_STEPS - 3, reps: steps, idle: !args.spin });
   for (const c of conditions) c.model.dispose();
   for (const model of sameSize.values()) if (model !== baseline.model) model.dispose();
 
