@@ -15,15 +15,17 @@
 // 7 drive, 8 w (Chunk), 9 alpha (Chunk), 10 alpha_row (read); 11 h, 12 hebb_out, 13 elig_out
 // (read_write). elig, elig_out and eta are placeholders unless the rule is retroactive.
 // Group 1: 0 p.
-// Grid: one thread per row i of EB episodes, which loads w[i, j] and α[i, j] once for all of them
+// Grid: one thread per row i of EB = 2 episodes, which loads w[i, j] and α[i, j] once for both
 // (the B=30, N=200 hebbian forward ran 1.15-1.3x faster on lavapipe than with one episode per
-// thread). A workgroup holds WG rows of one episode block: the episodes derive from the workgroup
+// thread; against 4 episodes, 2 took 0.93-0.99x the time from B = 1 to 128, N = 100 to 500, both
+// rules, bench/plastic_time.ts with builds alternated: each thread streams half as many rows at
+// once). A workgroup holds WG rows of one episode block: the episodes derive from the workgroup
 // id alone, so pre[b] and x[b] are read at addresses uniform across the workgroup.
 // row_groups·ceil(B / EB) workgroups, 2-D grid.
 
 override RULE: u32 = HEBBIAN;
 override CELL: bool = true;
-const EB: u32 = 4u; // episodes per thread: EPISODES_PER_THREAD in plastic.ts
+const EB: u32 = 2u; // episodes per thread: EPISODES_PER_THREAD in plastic.ts
 
 struct Params {
   batch: u32,

@@ -112,7 +112,7 @@ const WG = 64;
 /** Episodes of one workgroup of plastic_step_bwd.wgsl (its EB). */
 const EPISODES_PER_GROUP = 4;
 /** Episodes of one thread of plastic_step.wgsl (its EB). */
-const EPISODES_PER_THREAD = 4;
+const EPISODES_PER_THREAD = 2;
 /** The clip bound that means "unbounded": finite, so that the clamp and its bound test stay plain arithmetic. */
 const UNBOUNDED = 3e38;
 
