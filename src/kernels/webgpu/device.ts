@@ -109,7 +109,7 @@ export class GpuDevice {
         },
       );
     });
-    return IN_NODE ? settleQuietly(guarded) : guarded;
+    return deviceWait(guarded);
   }
 
   /** Destroys the device (Node can then exit); every later call throws DeviceLostError. */
@@ -130,6 +130,11 @@ const IN_NODE = globalThis.process?.versions?.node !== undefined;
 let sleeper: Int32Array | null = null;
 /** How long a wait polls before it first sleeps: most waits for a small step end within it. */
 const SPIN_MS = 0.2;
+
+/** `promise` as a device wait should be awaited: in Node through settleQuietly, elsewhere as it is. */
+export function deviceWait<T>(promise: Promise<T>): Promise<T> {
+  return IN_NODE ? settleQuietly(promise) : promise;
+}
 
 /**
  * Awaits a Dawn promise without Dawn's busy loop. The `webgpu` package resolves device promises from

@@ -7,6 +7,7 @@
  * shares, not the totals. The timestamps of each submit are resolved into a buffer, copied to a
  * mappable one and read without blocking; kernelTimes() waits for the reads still in flight.
  */
+import { deviceWait } from './device.js';
 
 /** Dispatches timed per submit: the backend submits before a query set would overflow. */
 export const PROFILED_DISPATCHES = 1024;
@@ -69,7 +70,7 @@ export class KernelProfiler {
 
   /** Totals so far, most time first; `reset` starts over. */
   async times(reset: boolean): Promise<KernelTime[]> {
-    await Promise.all(this.#reads.splice(0));
+    await deviceWait(Promise.all(this.#reads.splice(0)));
     const out = [...this.#totals].map(([kernel, t]) => ({ kernel, dispatches: t.dispatches, ms: Number(t.ns) / 1e6 }));
     if (reset) this.#totals.clear();
     return out.sort((a, b) => b.ms - a.ms);
