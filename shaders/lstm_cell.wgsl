@@ -3,13 +3,10 @@
 //   g       = tanh(gates[b, 3n + j]), or the given cell input g[b, j] (has_g: the plastic LSTM's c̃)
 //   c = f·c_prev + i·g;   h = o·tanh(c)
 // Composed of primitive ops this was about a dozen dispatches a step and more in the backward.
-// Shapes and inputs: lstm_common.wgsl; h, c [B, n]. Bindings: group 0: 0 gates, 1 g (a placeholder unless has_g), 2 c_prev (read); 3 h, 4 c
-// (read_write). Group 1: 0 p.
+// Shapes and inputs: lstm_common.wgsl; h, c [B, n]. Bindings: group 0: 0-2 the inputs
+// (lstm_common.wgsl); 3 h, 4 c (read_write). Group 1: 0 p.
 // Grid: one thread per (b, j) (B·n threads), 2-D grid of WG-thread workgroups.
 
-@group(0) @binding(0) var<storage, read> gates: array<f32>;
-@group(0) @binding(1) var<storage, read> g_in: array<f32>;
-@group(0) @binding(2) var<storage, read> c_prev: array<f32>;
 @group(0) @binding(3) var<storage, read_write> h: array<f32>;
 @group(0) @binding(4) var<storage, read_write> c: array<f32>;
 

@@ -5,13 +5,10 @@
 //   dg = dc_total·i, and d(g's pre-activation) = dg·(1 − g²) when g = tanh(gates[b, 3n + j])
 //   dc_prev = dc_total·f
 // Shapes and inputs: lstm_common.wgsl; dgates [B, width]; dh, dc, dg, dc_prev [B, n].
-// Bindings: group 0: 0 gates, 1 g, 2 c_prev, 3 dh, 4 dc (read; placeholders unless has_dh, has_dc);
-// 5 dgates, 6 dg (a placeholder unless has_g), 7 dc_prev (read_write). Group 1: 0 p.
+// Bindings: group 0: 0-2 the inputs (lstm_common.wgsl); 3 dh, 4 dc (read; placeholders unless
+// has_dh, has_dc); 5 dgates, 6 dg (a placeholder unless has_g), 7 dc_prev (read_write). Group 1: 0 p.
 // Grid: one thread per (b, j) (B·n threads), 2-D grid of WG-thread workgroups.
 
-@group(0) @binding(0) var<storage, read> gates: array<f32>;
-@group(0) @binding(1) var<storage, read> g_in: array<f32>;
-@group(0) @binding(2) var<storage, read> c_prev: array<f32>;
 @group(0) @binding(3) var<storage, read> dh: array<f32>;
 @group(0) @binding(4) var<storage, read> dc: array<f32>;
 @group(0) @binding(5) var<storage, read_write> dgates: array<f32>;

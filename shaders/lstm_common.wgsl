@@ -1,7 +1,8 @@
-// lstm_common.wgsl: the parameters, and the gates and new cell state of LSTM unit t = b·n + j,
-// shared by lstm_cell.wgsl and lstm_cell_bwd.wgsl (appended to each, which bind the inputs gates,
-// g_in, c_prev at 0-2: bindings are declared in order, kernel file first).
+// lstm_common.wgsl: the parameters, the inputs, and the gates and new cell state of LSTM unit
+// t = b·n + j, shared by lstm_cell.wgsl and lstm_cell_bwd.wgsl (appended to each).
 // Shapes: gates [B, width] (width = 4n, or 3n with has_g: g given); g, c_prev [B, n].
+// Bindings: group 0: 0 gates, 1 g_in (a placeholder unless has_g), 2 c_prev (read); the kernels
+// bind their own from 3. Group 1: 0 p.
 
 struct Params {
   batch: u32,
@@ -12,6 +13,9 @@ struct Params {
   has_dc: u32,
 }
 
+@group(0) @binding(0) var<storage, read> gates: array<f32>;
+@group(0) @binding(1) var<storage, read> g_in: array<f32>;
+@group(0) @binding(2) var<storage, read> c_prev: array<f32>;
 @group(1) @binding(0) var<uniform> p: Params;
 
 struct Cell {

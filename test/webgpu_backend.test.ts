@@ -375,6 +375,20 @@ describeWebGPU('WebGPUBackend', (backend, cpu) => {
     expect((error as Error).message).toMatch(/helper\.wgsl \[2:\d+\]/);
   });
 
+  test('storage bindings may be declared in any file and order, numbered 0, 1, 2, ... without gaps', async () => {
+    const decl = (b: number, access: string) => `@group(0) @binding(${b}) var<storage, ${access}> x${b}: array<f32>;`;
+    const kernel = (...decls: string[]) =>
+      [...decls, 'struct Params { n: u32 }', '@group(1) @binding(0) var<uniform> p: Params;', '@compute @workgroup_size(WG)', 'fn main() { x2[0] = x0[0] + x1[0] + f32(p.n); }'].join('\n');
+    const helper = (...decls: string[]) => ({ file: 'helper.wgsl', text: decls.join('\n') });
+    const compiled = await compileKernel(gpu.gpu.device, 'kernel.wgsl', [{ file: 'kernel.wgsl', text: kernel(decl(2, 'read_write')) }, helper(decl(1, 'read'), decl(0, 'read'))]);
+    expect(compiled.name).toBe('kernel.wgsl');
+    const gap = await compileKernel(gpu.gpu.device, 'gap.wgsl', [{ file: 'gap.wgsl', text: kernel(decl(2, 'read_write')) }, helper(decl(0, 'read'))]).catch((e: unknown) => e);
+    expect(gap).toBeInstanceOf(KernelCompileError);
+    expect((gap as Error).message).toMatch(/gap\.wgsl: .*@binding\(1\) is missing/);
+    const twice = await compileKernel(gpu.gpu.device, 'twice.wgsl', kernel(decl(0, 'read'), decl(1, 'read'), decl(1, 'read'))).catch((e: unknown) => e);
+    expect((twice as Error).message).toMatch(/twice\.wgsl: group 0 @binding\(1\) is declared twice/);
+  });
+
   test('an uncaptured validation error is thrown at the next flush', () => {
     gpu.gpu.device.createBuffer({ size: 7, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.STORAGE });
     return new Promise<void>((resolve) => setTimeout(resolve, 50)).then(() => {

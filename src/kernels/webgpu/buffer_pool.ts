@@ -100,9 +100,8 @@ export class BufferPool {
     const pending = kernelOutput ? this.#pending.get(size) : undefined;
     // The oldest of both lists: which of them a buffer is in depends on where the automatic
     // submits fall, and the choice must not (see the header).
-    const oldest = (list: GPUBuffer[] | undefined) => (list?.length ? this.#age.get(list[list.length - 1])! : Infinity);
     let buffer: GPUBuffer | undefined;
-    if (oldest(pending) < oldest(free)) {
+    if (this.#oldestAge(pending) < this.#oldestAge(free)) {
       buffer = pending!.pop()!;
     } else if ((buffer = free?.pop())) {
       this.#freeBytes -= size;
@@ -156,6 +155,11 @@ export class BufferPool {
     this.#insertByAge(list, buffer);
     this.#freeBytes += size;
     this.#released.add(buffer);
+  }
+
+  /** The age of the oldest buffer of `list` (ordered newest first), or Infinity if it has none. */
+  #oldestAge(list: GPUBuffer[] | undefined): number {
+    return list?.length ? this.#age.get(list[list.length - 1])! : Infinity;
   }
 
   /** Inserts `buffer` into `list`, which is ordered by age, newest first (binary search). */

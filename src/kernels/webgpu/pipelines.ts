@@ -90,15 +90,20 @@ export async function compileKernel(
   }
 }
 
-/** The buffer type of each group-0 binding, checked to be numbered 0, 1, 2, ... */
+/**
+ * The buffer type of each group-0 binding, in binding order. Declarations may come in any order
+ * and from any of a kernel's files (a file of helpers may declare the inputs they read), but the
+ * numbers must run 0, 1, 2, ... without a gap or a repeat.
+ */
 function storageBindings(name: string, source: string): GPUBufferBindingType[] {
   const types: GPUBufferBindingType[] = [];
   for (const [, binding, access] of source.matchAll(STORAGE_DECL)) {
-    if (Number(binding) !== types.length) {
-      throw new KernelCompileError(`${name}: group 0 bindings must be numbered 0, 1, 2, ... in order; found @binding(${binding}) at position ${types.length}`);
-    }
-    types.push(access === 'read' ? 'read-only-storage' : 'storage');
+    const b = Number(binding);
+    if (types[b] !== undefined) throw new KernelCompileError(`${name}: group 0 @binding(${b}) is declared twice`);
+    types[b] = access === 'read' ? 'read-only-storage' : 'storage';
   }
+  const missing = types.findIndex((t) => t === undefined); // findIndex visits the holes too
+  if (missing >= 0) throw new KernelCompileError(`${name}: group 0 bindings must be numbered 0, 1, 2, ... without gaps; @binding(${missing}) is missing`);
   return types;
 }
 
