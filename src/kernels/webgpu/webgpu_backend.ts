@@ -232,8 +232,7 @@ export class WebGPUBackend implements Backend {
     const bytes = n * 4;
     const staging = this.#staging.acquire(bytes);
     try {
-      this.#endPass();
-      (this.#encoder ??= this.#device.createCommandEncoder()).copyBufferToBuffer(src, 0, staging, 0, bytes);
+      this.#encoderOutsidePass().copyBufferToBuffer(src, 0, staging, 0, bytes);
       this.flush();
       await this.gpu.guard('read', staging.mapAsync(GPUMapMode.READ, 0, bytes));
       return new Float32Array(staging.getMappedRange(0, bytes).slice(0));
@@ -763,10 +762,14 @@ export class WebGPUBackend implements Backend {
   #copyBuffer(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, n: number): void {
     this.gpu.assertAlive('copyStrided');
     if (this.#dispatches >= this.#batchSize) this.flush();
-    this.#endPass();
-    this.#encoder ??= this.#device.createCommandEncoder();
-    this.#encoder.copyBufferToBuffer(src, srcOffset * 4, dst, dstOffset * 4, n * 4);
+    this.#encoderOutsidePass().copyBufferToBuffer(src, srcOffset * 4, dst, dstOffset * 4, n * 4);
     this.#dispatches++;
+  }
+
+  /** The open command encoder (created if none) with no compute pass open: for copies. */
+  #encoderOutsidePass(): GPUCommandEncoder {
+    this.#endPass();
+    return (this.#encoder ??= this.#device.createCommandEncoder());
   }
 
   #endPass(): void {
