@@ -2,7 +2,7 @@
 // Shapes: out is flat; the n4 = ceil(n/4) vec4s covering the first n elements are all written
 // (pooled buffers are padded to 256 bytes, so the last vec4 is in bounds).
 // Bindings: group 0: 0 out (vec4, read_write). Group 1: 0 p.
-// Grid: one thread per vec4 (n4 threads), 2-D grid of WG-thread workgroups.
+// Grid: ceil(n4 / VEC4S_PER_THREAD) threads, each writing vec4s a grid-stride apart; 2-D grid.
 
 struct Params {
   n4: u32,
@@ -14,9 +14,12 @@ struct Params {
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let i = thread_index(gid, nwg);
-  if (i >= p.n4) {
-    return;
+  let t = thread_index(gid, nwg);
+  for (var k = 0u; k < VEC4S_PER_THREAD; k++) {
+    let i = t + k * thread_count(nwg);
+    if (i >= p.n4) {
+      return;
+    }
+    out[i] = vec4<f32>(p.value);
   }
-  out[i] = vec4<f32>(p.value);
 }

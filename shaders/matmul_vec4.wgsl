@@ -1,6 +1,7 @@
 // matmul_vec4.wgsl: the fast batched matmul for row-major operands whose rows are whole vec4s:
 //   C[b] = op(A[b])·op(B[b]) with mode NN (A [m,k], B [k,n]), NT (B stored [n,k]) or TN (A stored
-//   [k,m]); the host requires k and n (and m for TN) to be multiples of 4, and batch strides too.
+//   [k,m]); the host requires n and the batch strides to be multiples of 4, and k for NN and NT (which
+//   read rows along k), m for TN (which reads them along m and n, so that any k will do).
 // Each thread computes a 4×4 block of C in registers from vec4 loads: per 4 steps of k it loads a
 // 4×4 block of A and one of B (8 vec4s) and does 64 multiply-adds. On lavapipe vec4 loads are
 // 2.5-3x cheaper than scalar ones, and shared-memory tiling with barriers is slower, so neither
@@ -61,6 +62,12 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
       let kb = b0 + 4u * kk * n4 + j4;
       let b_t = mat4x4<f32>(b[kb], b[kb + n4], b[kb + 2u * n4], b[kb + 3u * n4]);
       acc += b_t * transpose(a_cols);
+    }
+    // The last k % 4 rows of both, one at a time (k is the summed dimension, often a batch size).
+    for (var kk = 4u * k4; kk < p.k; kk++) {
+      let a_k = a[a0 + kk * p.row_blocks + row_block];
+      let b_k = b[b0 + kk * n4 + j4];
+      acc += mat4x4<f32>(a_k.x * b_k, a_k.y * b_k, a_k.z * b_k, a_k.w * b_k);
     }
   } else {
     let rows = min(4u * row_block + vec4<u32>(0u, 1u, 2u, 3u), vec4<u32>(p.m - 1u));

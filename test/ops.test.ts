@@ -673,7 +673,7 @@ const largeCases: OpCase[] = [
   },
   { name: 'matmul batched [70,33,65]x[70,65,31]', shapes: [[70, 33, 65], [70, 65, 31]], fn: ([a, b]) => bp.matmul(a, b) },
   // Large products with dims not multiples of 4 run the vec4 kernel on zero-padded copies.
-  { name: 'matmul transA [195,301]x[195,257] (padded m, k, n)', shapes: [[195, 301], [195, 257]], fn: ([a, b]) => bp.matmul(a, b, { transA: true }), forwardTol: LONG_DOT_TOL },
+  { name: 'matmul transA [195,301]x[195,257] (padded m, n)', shapes: [[195, 301], [195, 257]], fn: ([a, b]) => bp.matmul(a, b, { transA: true }), forwardTol: LONG_DOT_TOL },
   { name: 'linear [300,195]·[1001,195]ᵀ + [1001] (padded k, n, bias)', shapes: [[300, 195], [1001, 195], [1001]], fn: ([x, w, b]) => bp.linear(x, w, b), forwardTol: LONG_DOT_TOL },
   {
     name: 'linear tanh [300,195]·[1001,195]ᵀ + [1001] (padded, tanh in the vec4 kernel)',

@@ -50,7 +50,7 @@ describeWebGPU('WebGPUBackend', (backend, cpu) => {
   }
 
   test('fill', async () => {
-    for (const n of [1, 5, 1000]) await compare(`fill ${n}`, [], (be) => be.fill(n, -3.25), n);
+    for (const n of [1, 5, 1000, 300_001]) await compare(`fill ${n}`, [], (be) => be.fill(n, -3.25), n);
   });
 
   test('unary, every op', async () => {
@@ -175,6 +175,11 @@ describeWebGPU('WebGPUBackend', (backend, cpu) => {
       [2, 5, 7, 3, true, true],
       [1, 3, 0, 4, false, false],
       [1, 64, 200, 128, false, true],
+      // TN with k not a multiple of 4: the vec4 kernel and its k tail (k = 1, 7, 30)
+      [2, 36, 30, 44, true, false],
+      [2, 12, 7, 8, true, false],
+      [1, 8, 1, 4, true, false],
+      [1, 200, 30, 200, true, false],
     ];
     for (const [batch, m, k, n, transA, transB] of cases) {
       for (const broadcast of ['none', 'a', 'b']) {

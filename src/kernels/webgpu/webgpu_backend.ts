@@ -122,8 +122,8 @@ const REDUCE_MIN_THREADS = 4096;
 const REDUCE_MIN_CHUNK = 256;
 /**
  * Multiply-adds from which a matmul with dims not multiples of 4 pads its operands for the vec4
- * kernel. Below it the copies' dispatches cost more than they save (lavapipe: 200×30×200 took
- * 0.61 ms scalar and 0.74 ms padded; 128×63×128 0.49 and 0.63).
+ * kernel. Below it the copies' dispatches cost more than they save (lavapipe: 128×63×128 took
+ * 0.49 ms scalar and 0.63 ms padded).
  */
 export const PAD_MIN_MACS = 2 ** 22;
 
@@ -452,7 +452,7 @@ export class WebGPUBackend implements Backend {
     const mode = transA ? (transB ? -1 : 2) : transB ? 1 : 0;
     // The vec4 kernel reads whole vec4s along rows of every operand (see matmul_vec4.wgsl).
     const vec4 =
-      mode >= 0 && k % 4 === 0 && n % 4 === 0 && (mode !== 2 || m % 4 === 0) && aBatchStride % 4 === 0 && bBatchStride % 4 === 0;
+      mode >= 0 && n % 4 === 0 && (mode === 2 ? m % 4 === 0 : k % 4 === 0) && aBatchStride % 4 === 0 && bBatchStride % 4 === 0;
     const tanhOut = activation === 'tanh';
     if (vec4) return this.#matmulVec4(ab, bb, biasb, bias != null, tanhOut, g, mode);
     if (mode >= 0 && batch * m * n * k >= PAD_MIN_MACS) return this.#matmulPadded(a, b, bias ?? null, tanhOut, g, mode);
@@ -477,14 +477,14 @@ export class WebGPUBackend implements Backend {
 
   /**
    * A large matmul whose dims are not multiples of 4, run by the vec4 kernel on copies of the
-   * operands zero-padded to multiples of 4 (k, n, and m when A is transposed), then cut back: the
+   * operands zero-padded to multiples of 4 (n, and k, or m when A is transposed), then cut back: the
    * scalar kernel ran at 55-65% of the vec4 one's GFLOP/s (bench:lm, hidden 195 against 200), and
    * the copies are O(size) against the product's O(m·k·n).
    */
   #matmulPadded(a: Buf, b: Buf, bias: Buf | null, tanhOut: boolean, g: MatmulGeometry, mode: number): Buf {
     const { batch, m, k, n, transA, transB, aBatchStride, bBatchStride } = g;
     const up = (x: number) => Math.ceil(x / 4) * 4;
-    const [m4, k4, n4] = [mode === 2 ? up(m) : m, up(k), up(n)];
+    const [m4, k4, n4] = mode === 2 ? [up(m), k, up(n)] : [m, up(k), up(n)];
     // Operand [rows, cols] per batch matrix as stored, padded to [rows4, cols4] with zeros (the
     // padding of k must be zero in both; padded rows and columns of C are cut off).
     const pad = (x: Buf, stride: number, rows: number, cols: number, rows4: number, cols4: number): Buf => {
@@ -693,7 +693,7 @@ export class WebGPUBackend implements Backend {
   #fill(op: string, n: number, value: number): GpuBuf {
     const out = this.#new(op, n);
     const n4 = Math.ceil(n / 4);
-    this.#run('fill', [out.buffer!], n4).u32(n4).f32(value);
+    this.#run('fill', [out.buffer!], Math.ceil(n4 / VEC4S_PER_THREAD)).u32(n4).f32(value);
     return out;
   }
 
