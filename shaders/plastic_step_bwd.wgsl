@@ -9,8 +9,9 @@
 //   retroactive: dE = gd·m + (1 − η)·dE' and u = dE';  otherwise u = gd
 //   dx[b, j]   = Σ_i (w[i, j] + α[i, j]·H')·dz_i;   dpre[b, j] = Σ_i u·k_i
 //   row sums over j of (S1, S2, S3, S4) = (u·pre_j, s2, dE'·E, H'·x_j), s2 = gd·E if retroactive,
-//   else G·H: each lane stores its Chunk's shares with store_shares (plastic_shares_*.wgsl), ns
-//   floats per (row, Chunk) in row_part
+//   else G·H: store_shares (plastic_shares_*.wgsl) stores each lane's shares in row_part, ns
+//   floats per (row, Chunk), or with subgroups their sum over the lanes, a vec4 per (row, column
+//   group)
 //   dalpha_part[eb, i, j] = Σ_{b in episode block eb} dz_i·H'·x_j       (full alpha only)
 // (dw = Σ_b dz_i·x_j needs no trace: the host takes it as a matmul.)
 // Why this tiling: lanes are columns. Each lane walks every row of its EB episodes, so the column
@@ -18,9 +19,10 @@
 // A tiling that gave each lane a block of rows ran 4x slower than the bytes it moved on lavapipe
 // (each 8-lane SIMD group streamed ~800 rows at once). The row sums cross lanes, and WGSL has no
 // float atomics: adding the shares in workgroup memory needs barriers, which made this kernel 1.7x
-// slower on lavapipe, so they go to memory for the finish pass.
+// slower on lavapipe, so they go to memory for the finish pass (added across the lanes by
+// subgroupAdd first, where the device has subgroups).
 // Shapes (row-major, f32): traces [B, N, N]; pre, x [B, N]; w, alpha [N, N]; coef [B·N, 2] vec4;
-// dx, dpre [B, N]; row_part [B, N, nc, ns]; dalpha_part [episode_blocks, N, N].
+// dx, dpre [B, N]; row_part [B, N, nc, ns] or [B, N, col_groups, 4]; dalpha_part [episode_blocks, N, N].
 // Indices into Chunk arrays count Chunks (nc = N / CW per row).
 // Bindings: group 0: 0 hebb, 1 elig, 2 dhebb (dH'), 3 delig (dE'), 4 pre, 5 x, 6 w, 7 alpha,
 // 8 coef (read); 9 dhebb_out, 10 delig_out, 11 dx, 12 dpre, 13 dalpha_part, 14 row_part
@@ -112,8 +114,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     var dalpha_acc = Chunk(0.0);
     for (var e = 0u; e < EB; e++) {
       let b = eb * EB + e;
-      if (column && b < p.batch) {
-        let row = b * p.n + i;
+      if (b >= p.batch) {
+        continue; // uniform: store_shares may need every lane
+      }
+      let row = b * p.n + i;
+      var shares = vec4<f32>(0.0);
+      if (column) {
         let c0 = coef[2u * row]; // (dz, m, m·post_i, a): the same for every lane
         let c1 = coef[2u * row + 1u]; // (k, α_i, η, post_i)
         let dz = c0.x;
@@ -148,11 +154,12 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
           u = de;
           s2 = gd * e_old;
         }
-        store_shares(k, vec4<f32>(hsum(u * pre_c[e]), hsum(s2), hsum(de * e_old), hsum(upd.h * x_c[e])), p.ns);
+        shares = vec4<f32>(hsum(u * pre_c[e]), hsum(s2), hsum(de * e_old), hsum(upd.h * x_c[e]));
         dx_acc[e] += (w_ic + alpha_ij * upd.h) * dz;
         dpre_acc[e] += u * c1.x;
         dalpha_acc += dz * upd.h * x_c[e];
       }
+      store_shares(row, cg, lane, shares);
     }
     if (column && p.alpha_full == 1u) {
       dalpha_part[(eb * p.n + i) * p.nc + c] = dalpha_acc;

@@ -5,18 +5,20 @@
  *  - the checkpointing tape on the GPU against storing every trace;
  *  - hebbUpdate, plasticStep and plasticStepBackward called directly on random non-zero inputs:
  *    every rule and clip kind, every modulation and alpha shape, B = 1, N = 1, N = 67 (neither a
- *    multiple of 4 nor of the workgroup), N = 128, N = 260, N = 261 and N = 1032 (more Chunk
- *    columns than a backward workgroup's 256 lanes: several column groups),
- *    negative modulation, the clip active on some entries, and null incoming gradients.
+ *    multiple of 4 nor of the workgroup), N = 128, N = 260, N = 261 and N = 1032 (several column
+ *    groups of the backward), negative modulation, the clip active on some entries, and null
+ *    incoming gradients; on the default backend (with subgroups where the device has them) and on
+ *    one without subgroups, whose backward stores the row sums' shares per Chunk.
  * The direct calls' inputs keep every pre-clip trace value at least 1e-3·c away from ±c, so float32
  * rounding cannot flip a clip decision that float64 takes the other way.
  * Without an adapter the suite is skipped, unless BACKPROPAMINE_REQUIRE_WEBGPU=1 makes that fail.
  */
-import { expect, test } from 'vitest';
+import { afterAll, beforeAll, expect, test } from 'vitest';
 import { add, dispose, hebbUpdate, PlasticRNN, Rng, setBackend, sum, tensor, tidy } from '../src/index.js';
 import { plasticStep } from '../src/autograd/ops/plastic.js';
-import { PLASTIC_SOURCES, PLASTIC_STORAGE_BUFFERS } from '../src/kernels/webgpu/plastic.js';
-import { createWebGPUBackend } from '../src/kernels/webgpu/webgpu_backend.js';
+import { PLASTIC_STORAGE_BUFFERS, plasticSources } from '../src/kernels/webgpu/plastic.js';
+import { SUBGROUP_MIN_SIZE } from '../src/kernels/webgpu/device.js';
+import { createWebGPUBackend, type WebGPUBackend } from '../src/kernels/webgpu/webgpu_backend.js';
 import type { Backend, Buf, PlasticGeometry, PlasticKernels, PlasticStepInputs } from '../src/kernels/backend.js';
 import { describeWebGPU, getTestBackends } from './helpers/backends.js';
 import { assertClose, FORWARD_TOL, GRAD_TOL, makeRng, type Tolerance } from './helpers/check_op.js';
@@ -182,6 +184,51 @@ const geometry = (g: Partial<PlasticGeometry>): PlasticGeometry => ({
   batch: 3, n: 8, rule: 'hebbian', clip: 'hard', clipValue: 1, modKind: 'episode', alphaKind: 'full', ...g,
 });
 
+/**
+ * hebbUpdate, plasticStep and plasticStepBackward called directly on `gpu()` against the CPU
+ * oracle: every rule, clip kind, modulation and alpha shape, the sizes that stress the tiling, and
+ * null incoming gradients.
+ */
+function kernelCallTests(gpuOf: () => PlasticBackend, cpu: PlasticBackend): void {
+  test('every rule and clip kind, vec4 (N = 8) and scalar (N = 7) rows', async () => {
+    for (const rule of ['hebbian', 'decay', 'oja', 'retroactive'] as const) {
+      for (const clip of ['hard', 'soft', 'none'] as const) {
+        for (const n of [8, 7]) await checkKernels(gpuOf(), cpu, { g: geometry({ rule, clip, n }) });
+      }
+    }
+  });
+
+  test('every modulation and alpha shape', async () => {
+    for (const modKind of ['global', 'episode', 'neuron'] as const) {
+      for (const alphaKind of ['full', 'neuron', 'scalar'] as const) {
+        for (const rule of ['hebbian', 'retroactive'] as const) {
+          await checkKernels(gpuOf(), cpu, { g: geometry({ rule, clip: 'soft', clipValue: 2, modKind, alphaKind, batch: 5, n: 12 }) });
+        }
+      }
+    }
+  });
+
+  test('B = 1, N = 1, N = 67, N = 128, N = 260, several column groups, B not a multiple of the episode block', async () => {
+    const sizes: [number, number][] = [[1, 1], [1, 5], [2, 67], [2, 128], [1, 260], [1, 261], [1, 1032], [5, 4], [7, 3]];
+    for (const [batch, n] of sizes) {
+      for (const rule of ['hebbian', 'retroactive'] as const) {
+        await checkKernels(gpuOf(), cpu, { g: geometry({ rule, batch, n, modKind: 'neuron', alphaKind: n % 2 ? 'neuron' : 'full' }) });
+      }
+    }
+  });
+
+  test('null incoming gradients count as zero', async () => {
+    for (const rule of ['oja', 'retroactive'] as const) {
+      const g = geometry({ rule, n: 12 });
+      await checkKernels(gpuOf(), cpu, { g, dh: false });
+      await checkKernels(gpuOf(), cpu, { g, dhebb: false });
+      await checkKernels(gpuOf(), cpu, { g, delig: false });
+      await checkKernels(gpuOf(), cpu, { g, dh: false, dhebb: false, delig: false });
+    }
+  });
+
+}
+
 describeWebGPU('plastic kernels', (backend, cpuBackend) => {
   const gpu = backend as PlasticBackend;
   const cpu = cpuBackend as PlasticBackend;
@@ -212,42 +259,7 @@ describeWebGPU('plastic kernels', (backend, cpuBackend) => {
     expect(gpu.memory().bytesInUse).toBe(before);
   });
 
-  test('every rule and clip kind, vec4 (N = 8) and scalar (N = 7) rows', async () => {
-    for (const rule of ['hebbian', 'decay', 'oja', 'retroactive'] as const) {
-      for (const clip of ['hard', 'soft', 'none'] as const) {
-        for (const n of [8, 7]) await checkKernels(gpu, cpu, { g: geometry({ rule, clip, n }) });
-      }
-    }
-  });
-
-  test('every modulation and alpha shape', async () => {
-    for (const modKind of ['global', 'episode', 'neuron'] as const) {
-      for (const alphaKind of ['full', 'neuron', 'scalar'] as const) {
-        for (const rule of ['hebbian', 'retroactive'] as const) {
-          await checkKernels(gpu, cpu, { g: geometry({ rule, clip: 'soft', clipValue: 2, modKind, alphaKind, batch: 5, n: 12 }) });
-        }
-      }
-    }
-  });
-
-  test('B = 1, N = 1, N = 67, N = 128, N = 260, several column groups, B not a multiple of the episode block', async () => {
-    const sizes: [number, number][] = [[1, 1], [1, 5], [2, 67], [2, 128], [1, 260], [1, 261], [1, 1032], [5, 4], [7, 3]];
-    for (const [batch, n] of sizes) {
-      for (const rule of ['hebbian', 'retroactive'] as const) {
-        await checkKernels(gpu, cpu, { g: geometry({ rule, batch, n, modKind: 'neuron', alphaKind: n % 2 ? 'neuron' : 'full' }) });
-      }
-    }
-  });
-
-  test('null incoming gradients count as zero', async () => {
-    for (const rule of ['oja', 'retroactive'] as const) {
-      const g = geometry({ rule, n: 12 });
-      await checkKernels(gpu, cpu, { g, dh: false });
-      await checkKernels(gpu, cpu, { g, dhebb: false });
-      await checkKernels(gpu, cpu, { g, delig: false });
-      await checkKernels(gpu, cpu, { g, dh: false, dhebb: false, delig: false });
-    }
-  });
+  kernelCallTests(() => gpu, cpu);
 
   test('the data exercise the clip on some entries and both signs of the modulation', () => {
     for (const g of [geometry({ n: 67, batch: 2, modKind: 'neuron' }), geometry({ rule: 'retroactive', clip: 'soft', clipValue: 2, modKind: 'neuron' })]) {
@@ -284,9 +296,27 @@ describeWebGPU('plastic kernels', (backend, cpuBackend) => {
   });
 });
 
+describeWebGPU('plastic kernels without subgroups (the row sums stored per Chunk)', (backend, cpuBackend) => {
+  let plain: WebGPUBackend;
+  beforeAll(async () => {
+    plain = (await createWebGPUBackend({ subgroups: false }))!;
+  });
+  afterAll(() => plain.destroy());
+
+  test('the default backend uses subgroups exactly when the adapter has them, 8 invocations wide or more', async () => {
+    const { gpu } = backend as WebGPUBackend;
+    const adapter = (await gpu.gpu.requestAdapter())!;
+    const usable = adapter.features.has('subgroups') && (adapter.info.subgroupMinSize ?? 0) >= SUBGROUP_MIN_SIZE;
+    expect([gpu.subgroups, gpu.device.features.has('subgroups')]).toEqual([usable, usable]);
+    expect([plain.gpu.subgroups, plain.gpu.device.features.has('subgroups')]).toEqual([false, false]);
+  });
+
+  kernelCallTests(() => plain as PlasticBackend, cpuBackend as PlasticBackend);
+});
+
 describeWebGPU('plastic kernels on a device with fewer storage buffers per stage', (backend) => {
   test('PLASTIC_STORAGE_BUFFERS is the most storage buffers a plastic kernel binds', () => {
-    const counts = Object.values(PLASTIC_SOURCES).map((s) => (typeof s === 'string' ? s : s.files.map((f) => f.text).join('\n')).match(/var<storage,/g)!.length);
+    const counts = [false, true].flatMap((sg) => Object.values(plasticSources(sg))).map((s) => (typeof s === 'string' ? s : s.files.map((f) => f.text).join('\n')).match(/var<storage,/g)!.length);
     expect(Math.max(...counts)).toBe(PLASTIC_STORAGE_BUFFERS);
   });
 

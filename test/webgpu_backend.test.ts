@@ -380,6 +380,17 @@ describeWebGPU('WebGPUBackend', (backend, cpu) => {
     expect((error as Error).message).toMatch(/helper\.wgsl \[2:\d+\]/);
   });
 
+  test('an enabled WGSL extension compiles, and errors keep their line numbers', async () => {
+    expect(gpu.gpu.subgroups).toBe(true); // lavapipe (AVX2) and the GPUs we target have subgroups of 8 or more
+    const kernel = (bad: string) =>
+      ['struct Params { n: u32 }', '@group(1) @binding(0) var<uniform> p: Params;', '@compute @workgroup_size(WG)', `fn main() { _ = subgroupAdd(1.0); ${bad} }`].join('\n');
+    await expect(compileKernel(gpu.gpu.device, 'sg.wgsl', kernel(''), undefined, {}, ['subgroups'])).resolves.toBeDefined();
+    const without = await compileKernel(gpu.gpu.device, 'sg.wgsl', kernel('')).catch((e: unknown) => e);
+    expect(without).toBeInstanceOf(KernelCompileError);
+    const broken = await compileKernel(gpu.gpu.device, 'sg.wgsl', kernel('let x: u32 = 1.5;'), undefined, {}, ['subgroups']).catch((e: unknown) => e);
+    expect((broken as Error).message).toMatch(/sg\.wgsl \[4:\d+\]/);
+  });
+
   test('storage bindings may be declared in any file and order, numbered 0, 1, 2, ... without gaps', async () => {
     const decl = (b: number, access: string) => `@group(0) @binding(${b}) var<storage, ${access}> x${b}: array<f32>;`;
     const kernel = (...decls: string[]) =>

@@ -35,7 +35,19 @@ export interface DeviceOptions {
   limits?: 'adapter' | 'default';
   /** Request 'timestamp-query' for the kernel profiler (WebGPUBackend.kernelTimes); an adapter without it is an error. */
   profile?: boolean;
+  /**
+   * Request 'subgroups' where the adapter has it with subgroups of at least SUBGROUP_MIN_SIZE
+   * invocations (default true); false keeps every kernel to core WGSL.
+   */
+  subgroups?: boolean;
 }
+
+/**
+ * The subgroup size the kernels that use subgroups assume: an 8-invocation workgroup must be one
+ * subgroup (plastic_shares_subgroup.wgsl). Smaller subgroups (some mobile GPUs; lavapipe without
+ * AVX) run the core-WGSL kernels.
+ */
+export const SUBGROUP_MIN_SIZE = 8;
 
 export class GpuDevice {
   readonly device: GPUDevice;
@@ -49,10 +61,13 @@ export class GpuDevice {
   /** Rejects each guarded promise still pending, once the device is lost. */
   readonly #onLost = new Set<() => void>();
   #uncaptured: GPUError | null = null;
+  /** The device has 'subgroups' with subgroups of at least SUBGROUP_MIN_SIZE invocations. */
+  readonly subgroups: boolean;
 
-  private constructor(gpu: GPU, device: GPUDevice) {
+  private constructor(gpu: GPU, device: GPUDevice, subgroups: boolean) {
     this.gpu = gpu;
     this.device = device;
+    this.subgroups = subgroups;
     this.limits = device.limits;
     void device.lost.then((info) => this.#markLost(`WebGPU device lost (${info.reason}): ${info.message}`));
     device.addEventListener('uncapturederror', (event) => {
@@ -70,8 +85,9 @@ export class GpuDevice {
     if (opts.profile && !adapter.features.has('timestamp-query')) {
       throw new Error(`profile: the adapter (${adapter.info.description || adapter.info.vendor}) has no 'timestamp-query' feature`);
     }
-    const requiredFeatures: GPUFeatureName[] = opts.profile ? ['timestamp-query'] : [];
-    return new GpuDevice(gpu, await adapter.requestDevice({ requiredLimits, requiredFeatures }));
+    const subgroups = opts.subgroups !== false && adapter.features.has('subgroups') && (adapter.info.subgroupMinSize ?? 0) >= SUBGROUP_MIN_SIZE;
+    const requiredFeatures: GPUFeatureName[] = [...(opts.profile ? ['timestamp-query' as const] : []), ...(subgroups ? ['subgroups' as const] : [])];
+    return new GpuDevice(gpu, await adapter.requestDevice({ requiredLimits, requiredFeatures }), subgroups);
   }
 
   /** Throws DeviceLostError if the device is gone. `what` names the call that was attempted. */

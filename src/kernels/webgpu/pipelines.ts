@@ -62,12 +62,15 @@ export async function compileKernel(
   source: string | readonly SourceFile[],
   params: GPUBindGroupLayout = paramsLayout(device),
   constants: Record<string, number> = {},
+  enable: readonly string[] = [],
 ): Promise<Kernel> {
   const files = typeof source === 'string' ? [{ file: name, text: source }] : source;
   const code = files.map((f) => f.text).join('\n');
   const storageTypes = storageBindings(name, code);
   device.pushErrorScope('validation');
-  const module = device.createShaderModule({ label: name, code: `${commonSource}\n${code}` });
+  // The enable directives must open the module: they share its first line, which keeps the line numbers.
+  const directives = enable.map((e) => `enable ${e}; `).join('');
+  const module = device.createShaderModule({ label: name, code: `${directives}${commonSource}\n${code}` });
   const storageLayout = device.createBindGroupLayout({
     label: name,
     entries: storageTypes.map((type, binding) => ({ binding, visibility: GPUShaderStage.COMPUTE, buffer: { type } })),
@@ -123,9 +126,10 @@ function locate(files: readonly SourceFile[]): (m: GPUCompilationMessage) => str
 /**
  * A kernel: its file's WGSL, or its files (its own first, then those appended to it) with values
  * for its `override` constants, a specialisation the compiler folds branches on (a switch on a
- * uniform op code made tanh 1.5x slower on lavapipe).
+ * uniform op code made tanh 1.5x slower on lavapipe), and the WGSL extensions it enables (the
+ * device must have the features).
  */
-export type KernelSource = string | { files: readonly SourceFile[]; constants?: Record<string, number> };
+export type KernelSource = string | { files: readonly SourceFile[]; constants?: Record<string, number>; enable?: readonly string[] };
 
 /**
  * Compiles `shaders/<name>.wgsl` for every entry of `sources` concurrently; if any fail, throws one
@@ -141,7 +145,7 @@ export async function compileKernels<K extends string>(
     const s = sources[name];
     return typeof s === 'string'
       ? compileKernel(device, `${name}.wgsl`, s, params)
-      : compileKernel(device, s.files[0].file, s.files, params, s.constants);
+      : compileKernel(device, s.files[0].file, s.files, params, s.constants, s.enable);
   };
   const results = await Promise.allSettled(names.map(compile));
   const failures = results.flatMap((r) => (r.status === 'rejected' ? [(r.reason as Error).message] : []));

@@ -7,7 +7,8 @@
  * Backward, `plasticStepBackward`:
  *   1. plastic_step_bwd_prep    per-row coefficients (dz, m, ...) and ddrive             [B, N]
  *   2. plastic_step_bwd         the one pass over the traces: reads H, dH' (E, dE'), writes dH (dE),
- *                               dx and dpre, each lane's shares of the row sums [B·N, nc, ns] and
+ *                               dx and dpre, each lane's shares of the row sums [B·N, nc, ns] (with
+ *                               subgroups, their sums over the workgroup's lanes [B·N, nc/8, 4]) and
  *                               dalpha partials [B/EB, N, N] (a lane per column, EB episodes per
  *                               workgroup)
  *   3. plastic_step_bwd_finish  dpost; dmod, deta, dalpha per row, or summed over each
@@ -28,6 +29,7 @@ import plasticStepBwd from '../../../shaders/plastic_step_bwd.wgsl';
 import plasticStepBwdFinish from '../../../shaders/plastic_step_bwd_finish.wgsl';
 import plasticStepBwdPrep from '../../../shaders/plastic_step_bwd_prep.wgsl';
 import plasticSharesF32 from '../../../shaders/plastic_shares_f32.wgsl';
+import plasticSharesSubgroup from '../../../shaders/plastic_shares_subgroup.wgsl';
 import plasticSharesVec4 from '../../../shaders/plastic_shares_vec4.wgsl';
 import chunkVec4 from '../../../shaders/chunk_vec4.wgsl';
 
@@ -56,20 +58,24 @@ type BwdKernel = `plastic_step_bwd${'' | '_f32'}_${PlasticRule}`;
 
 /**
  * plastic_step_bwd.wgsl specialised by its override constant, the rule (a branch on the rule in the
- * uniforms made the B=30, N=200 retroactive backward about 1.2x slower on lavapipe); hebbian stores
- * its row-sum shares as floats (plastic_shares_f32.wgsl).
+ * uniforms made the B=30, N=200 retroactive backward about 1.2x slower on lavapipe). With subgroups
+ * the row-sum shares are summed across the lanes (plastic_shares_subgroup.wgsl); without, hebbian
+ * stores them as floats (plastic_shares_f32.wgsl) and the other rules as vec4s.
  */
-const backwardSources: Record<string, KernelSource> = Object.fromEntries(
-  CHUNKS.flatMap(([variant, chunk]) =>
-    RULES.map((rule, code) => [
-      `plastic_step_bwd${variant}_${rule}`,
-      {
-        ...withChunk(['plastic_step_bwd', plasticStepBwd], chunk, rule === 'hebbian' ? ['plastic_shares_f32', plasticSharesF32] : ['plastic_shares_vec4', plasticSharesVec4]),
-        constants: { RULE: code },
-      },
-    ]),
-  ),
-);
+const backwardSources = (subgroups: boolean): Record<string, KernelSource> =>
+  Object.fromEntries(
+    CHUNKS.flatMap(([variant, chunk]) =>
+      RULES.map((rule, code) => {
+        const shares: [string, string] = subgroups
+          ? ['plastic_shares_subgroup', plasticSharesSubgroup]
+          : rule === 'hebbian'
+            ? ['plastic_shares_f32', plasticSharesF32]
+            : ['plastic_shares_vec4', plasticSharesVec4];
+        const source = { ...withChunk(['plastic_step_bwd', plasticStepBwd], chunk, shares), constants: { RULE: code } };
+        return [`plastic_step_bwd${variant}_${rule}`, subgroups ? { ...source, enable: ['subgroups'] } : source];
+      }),
+    ),
+  );
 
 /** plastic_step.wgsl specialised by the rule, and with its cell on (`step`) or off (`update`). */
 const forwardSources: Record<string, KernelSource> = Object.fromEntries(
@@ -83,22 +89,27 @@ const forwardSources: Record<string, KernelSource> = Object.fromEntries(
   ),
 );
 
-/** The plastic kernels for the backend's pipeline cache; `_f32` marks the Chunk = f32 variants. */
-export const PLASTIC_SOURCES = {
+/**
+ * The plastic kernels for the backend's pipeline cache, for a device with or without subgroups
+ * (GpuDevice.subgroups); `_f32` marks the Chunk = f32 variants.
+ */
+export const plasticSources = (subgroups: boolean) => ({
   ...(forwardSources as Record<ForwardKernel, KernelSource>),
   plastic_step_bwd_prep: withChunk(['plastic_step_bwd_prep', plasticStepBwdPrep], VEC4),
   plastic_step_bwd_finish: withChunk(['plastic_step_bwd_finish', plasticStepBwdFinish], VEC4),
-  ...(backwardSources as Record<BwdKernel, KernelSource>),
-};
-export type PlasticKernelName = keyof typeof PLASTIC_SOURCES;
+  ...(backwardSources(subgroups) as Record<BwdKernel, KernelSource>),
+});
+export type PlasticKernelName = keyof ReturnType<typeof plasticSources>;
 
 /** The most storage buffers a plastic kernel binds (15, plastic_step_bwd.wgsl): devices with fewer skip them. */
-export const PLASTIC_STORAGE_BUFFERS = Math.max(...Object.values<KernelSource>(PLASTIC_SOURCES).map(storageBufferCount));
+export const PLASTIC_STORAGE_BUFFERS = Math.max(...[false, true].flatMap((sg) => Object.values<KernelSource>(plasticSources(sg)).map(storageBufferCount)));
 
 /** What the plastic kernels need from the backend that records them. */
 export interface PlasticRecorder {
   /** For the small reductions that finish the backward. */
   readonly backend: Backend;
+  /** The backward's kernels come from plasticSources(subgroups). */
+  readonly subgroups: boolean;
   /** The GPU buffer behind `buf`, checked to be live and to hold at least `need` elements. */
   buffer(op: string, arg: string, buf: Buf, need: number): GPUBuffer;
   /** A fresh buffer of `n` elements. */
@@ -246,10 +257,12 @@ export class WebGPUPlastic implements PlasticKernels {
     const dElig = l.retro ? out(rows * n) : null;
     const dx = out(rows);
     const dpre = out(rows);
-    // Floats per share of the row sums (plastic_shares_*.wgsl): 4, or for hebbian S1 (and S4 unless
-    // alpha is full).
-    const ns = g.rule !== 'hebbian' ? 4 : l.alphaFull ? 1 : 2;
-    const rowPart = temp(rows * l.nc * ns);
+    // Shares of the row sums per row (plastic_shares_*.wgsl): one per column group with subgroups,
+    // else one per Chunk; and floats per share: 4, or for hebbian without subgroups S1 (and S4
+    // unless alpha is full).
+    const shares = this.#rec.subgroups ? colGroups : l.nc;
+    const ns = this.#rec.subgroups || g.rule !== 'hebbian' ? 4 : l.alphaFull ? 1 : 2;
+    const rowPart = temp(rows * shares * ns);
     const dalphaPart = l.alphaFull ? out(episodeBlocks * n * n) : temp(1);
     this.#rec
       .run(
@@ -277,7 +290,7 @@ export class WebGPUPlastic implements PlasticKernels {
         [rowPart.buffer, rowPart.buffer, coef.buffer, dpost.buffer, dmodOut.buffer, detaOut.buffer, dalphaOut.buffer],
         batch,
       )
-      .u32(batch, n, l.nc, ns, l.rule, l.alphaFull ? 1 : 0, modRows ? 1 : 0, alphaRows ? 1 : 0);
+      .u32(batch, n, shares, ns, l.rule, l.alphaFull ? 1 : 0, modRows ? 1 : 0, alphaRows ? 1 : 0);
 
     // 4. reductions to the shapes of w, alpha, mod and eta
     const be = this.#rec.backend;

@@ -32,7 +32,7 @@ import { BindGroupCache } from './bind_groups.js';
 import { BufferPool, DEFAULT_POOL_LIMITS, sizeClass, type PoolLimits } from './buffer_pool.js';
 import { GpuDevice, type DeviceOptions } from './device.js';
 import { compileKernels, paramsLayout, wgslFiles, type Kernel, type KernelSource } from './pipelines.js';
-import { PLASTIC_SOURCES, PLASTIC_STORAGE_BUFFERS, WebGPUPlastic } from './plastic.js';
+import { PLASTIC_STORAGE_BUFFERS, plasticSources, WebGPUPlastic, type PlasticKernelName } from './plastic.js';
 import { KernelProfiler, type KernelTime } from './profiler.js';
 import { checkBroadcast, checkCount, checkIndices, checkShape, checkView, groupRows, mergeDims } from './prepare.js';
 import { UniformRing, type ParamsWriter } from './uniform_ring.js';
@@ -105,7 +105,7 @@ const SOURCES = {
   ...UNARY_KERNELS,
   ...BINARY_KERNELS,
 };
-type KernelName = keyof typeof SOURCES | keyof typeof PLASTIC_SOURCES;
+type KernelName = keyof typeof SOURCES | PlasticKernelName;
 const REDUCE_OPS: readonly ReduceOp[] = ['sum', 'max'];
 
 /** Threads per workgroup: WG in common.wgsl. */
@@ -151,7 +151,7 @@ export async function createWebGPUBackend(opts: WebGPUBackendOptions = {}): Prom
     // The plastic kernels bind more storage buffers than WebGPU's default 8 (browsers offer 8-16):
     // without them the models run the reference composition (Backend.fusedPlastic).
     const plastic = gpu.limits.maxStorageBuffersPerShaderStage >= PLASTIC_STORAGE_BUFFERS;
-    const kernels: Map<KernelName, Kernel> = await compileKernels(gpu.device, plastic ? { ...SOURCES, ...PLASTIC_SOURCES } : SOURCES, params);
+    const kernels: Map<KernelName, Kernel> = await compileKernels(gpu.device, plastic ? { ...SOURCES, ...plasticSources(gpu.subgroups) } : SOURCES, params);
     return new WebGPUBackend(gpu, kernels, params, opts);
   } catch (error) {
     gpu.destroy();
@@ -177,15 +177,7 @@ export class WebGPUBackend implements Backend {
   readonly #batchSize: number;
   /** With `profile`: every dispatch in a timed pass of its own (profiler.ts). */
   readonly #profiler: KernelProfiler | null;
-  readonly #plastic = new WebGPUPlastic({
-    backend: this,
-    buffer: (op, arg, buf, need) => this.#get(op, arg, buf, need),
-    output: (op, n) => {
-      const out = this.#new(op, n);
-      return { buf: out, buffer: out.buffer! };
-    },
-    run: (name, buffers, workgroups) => this.#run(name, buffers, workgroups * WG),
-  });
+  readonly #plastic: WebGPUPlastic;
   #encoder: GPUCommandEncoder | null = null;
   #pass: GPUComputePassEncoder | null = null;
   #dispatches = 0;
@@ -205,6 +197,16 @@ export class WebGPUBackend implements Backend {
     this.#placeholder = this.#device.createBuffer({ label: 'placeholder', size: 256, usage: GPUBufferUsage.STORAGE });
     this.fusedPlastic = kernels.has('plastic_step_bwd_prep');
     this.#profiler = opts.profile ? new KernelProfiler(this.#device) : null;
+    this.#plastic = new WebGPUPlastic({
+      backend: this,
+      subgroups: gpu.subgroups,
+      buffer: (op, arg, buf, need) => this.#get(op, arg, buf, need),
+      output: (op, n) => {
+        const out = this.#new(op, n);
+        return { buf: out, buffer: out.buffer! };
+      },
+      run: (name, buffers, workgroups) => this.#run(name, buffers, workgroups * WG),
+    });
   }
 
   // ---------------------------------------------------------------- memory
