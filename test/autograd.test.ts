@@ -423,6 +423,12 @@ describe('error messages', () => {
     bp.dispose([x, w, b]);
   });
 
+  test('modulator with mismatched parameters names the op and each bad shape', () => {
+    const [h, w, b, fw, fb] = [bp.zeros([2, 7]), bp.zeros([1, 5]), bp.zeros([1]), bp.zeros([4, 1]), bp.zeros([3])];
+    expectThrowMentioning(() => bp.modulator(h, w, b, { weight: fw, bias: fb }), bp.ShapeError, ['modulator', 'w [1,5] (expected [1,7])', 'fan-out bias [3] (expected [4])']);
+    bp.dispose([h, w, b, fw, fb]);
+  });
+
   test('matmul with mismatched inner or batch dims names the op and both shapes', () => {
     const a = bp.zeros([2, 3]);
     const b = bp.zeros([4, 5]);

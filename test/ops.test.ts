@@ -499,6 +499,27 @@ addCase('lstmCell, g given', [[2, 15], [2, 5], [2, 5]], ([gates, cp, g]) => {
 }, (xs) => lstmCellJs(xs, 'hc'));
 addCase('lstmCell, h only (no gradient into c), B = 1, N = 67', [[1, 268], [1, 67]], ([gates, cp]) => bp.lstmCell(gates, cp).h, (xs) => lstmCellJs(xs, 'h'));
 addCase('lstmCell, c only (no gradient into h), g given', [[4, 9], [4, 3], [4, 3]], ([gates, cp, g]) => bp.lstmCell(gates, cp, g).c, (xs) => lstmCellJs(xs, 'c'));
+/** modulator: [m | eta] side by side ([R, 1 + K]), or m or eta alone. */
+function modulatorJs([h, w, b, fw, fb]: readonly Nd[], out: 'both' | 'm' | 'eta'): Nd {
+  const [rows, n] = h.shape;
+  const k = fw?.shape[0] ?? 0;
+  const m = Array.from({ length: rows }, (_, r) => Math.tanh(b.data[0] + w.data.reduce((acc, wj, j) => acc + h.data[r * n + j] * wj, 0)));
+  const eta = (r: number) => Array.from({ length: k }, (_, q) => m[r] * fw.data[q] + fb.data[q]);
+  if (out === 'm') return nd([rows, 1], m);
+  if (out === 'eta') return nd([rows, k], m.flatMap((_, r) => eta(r)));
+  return nd([rows, 1 + k], m.flatMap((mr, r) => [mr, ...eta(r)]));
+}
+addCase('modulator with fan-out, m and eta', [[3, 7], [1, 7], [1], [5, 1], [5]], ([h, w, b, fw, fb]) => {
+  const { m, eta } = bp.modulator(h, w, b, { weight: fw, bias: fb });
+  return bp.concat([m, eta!], 1);
+}, (xs) => modulatorJs(xs, 'both'));
+addCase('modulator, N and K past the workgroup, eta only', [[2, 130], [1, 130], [1], [67, 1], [67]], ([h, w, b, fw, fb]) => bp.modulator(h, w, b, { weight: fw, bias: fb }).eta!, (xs) => modulatorJs(xs, 'eta'));
+addCase('modulator with fan-out, m only (no gradient into eta)', [[4, 9], [1, 9], [1], [9, 1], [9]], ([h, w, b, fw, fb]) => bp.modulator(h, w, b, { weight: fw, bias: fb }).m, (xs) => modulatorJs(xs, 'm'));
+addCase('modulator, more rows than a workgroup', [[70, 5], [1, 5], [1], [3, 1], [3]], ([h, w, b, fw, fb]) => {
+  const { m, eta } = bp.modulator(h, w, b, { weight: fw, bias: fb });
+  return bp.concat([m, eta!], 1);
+}, (xs) => modulatorJs(xs, 'both'));
+addCase('modulator without fan-out, B = 1', [[1, 67], [1, 67], [1]], ([h, w, b]) => bp.modulator(h, w, b).m, (xs) => modulatorJs(xs, 'm'));
 addCase('concat axis 0', [[2, 3], [4, 3], [1, 3]], (xs) => bp.concat(xs, 0), (xs) => concatJs(xs, 0));
 addCase('concat axis 1', [[2, 3], [2, 1], [2, 5]], (xs) => bp.concat(xs, 1), (xs) => concatJs(xs, 1));
 addCase('concat axis -1 (3-D)', [[2, 3, 4], [2, 3, 1]], (xs) => bp.concat(xs, -1), (xs) => concatJs(xs, -1));

@@ -20,7 +20,7 @@ export {
 } from './ops/plastic.js';
 export type { ClipKind, PlasticRule } from '../kernels/backend.js';
 export { concat, expand, pad, permute, reshape, slice, split, squeeze, stack, transpose, unsqueeze } from './ops/movement.js';
-export { crossEntropy, dropout, embedding, gather, logSoftmax, lstmCell, softmax, type CrossEntropyOptions } from './ops/nn.js';
+export { crossEntropy, dropout, embedding, gather, logSoftmax, lstmCell, modulator, softmax, type CrossEntropyOptions } from './ops/nn.js';
 export { max, mean, sum } from './ops/reduce.js';
 export { dispose, keep, noGrad, tidy } from './scope.js';
 export { detach, full, getBackend, ones, scalar, setBackend, Tensor, tensor, zeros, type TensorOptions } from './tensor.js';

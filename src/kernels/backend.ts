@@ -254,6 +254,29 @@ export interface Backend extends PlasticKernels {
     n: number,
   ): { dgates: Buf; dg: Buf | null; dcPrev: Buf };
 
+  /**
+   * The neuromodulator of the plastic networks (modulator.wgsl): a Linear to one unit with its tanh,
+   * and optionally its fan-out (the authors' h2DA or h2mod, and modfanout; PAPER.md §1.6, §2.3):
+   *   m[r] = tanh(Σ_j h[r, j]·w[j] + b[0]),   eta[r, q] = m[r]·fw[q] + fb[q]
+   * for h [rows, n], w [n], b [1], and with `fan` fw, fb [k]: m [rows] and eta [rows, k] (null
+   * without `fan`).
+   */
+  modulator(h: Buf, w: Buf, b: Buf, fan: ModulatorFan | null, rows: number, n: number): { m: Buf; eta: Buf | null };
+  /**
+   * modulator's backward from dm [rows] and/or deta [rows, k] (null: zero), given its output m:
+   * the gradients of h, w, b, and of fw, fb with `fan`.
+   */
+  modulatorBackward(
+    h: Buf,
+    w: Buf,
+    fan: Omit<ModulatorFan, 'b'> | null,
+    m: Buf,
+    dm: Buf | null,
+    deta: Buf | null,
+    rows: number,
+    n: number,
+  ): { dh: Buf; dw: Buf; db: Buf; dfw: Buf | null; dfb: Buf | null };
+
   // ---- reductions ----
   /** x viewed as [outer, len, inner]; out[o, i] = op over l of x[o, l, i]; out is [outer, inner]. */
   reduce(op: ReduceOp, x: Buf, outer: number, len: number, inner: number): Buf;
@@ -325,6 +348,20 @@ export function checkAddN(xs: readonly Buf[], n: number): void {
   if (!Number.isInteger(n) || n < 0) throw new RangeError(`addN: n must be a non-negative integer, got ${n}`);
   for (const [k, x] of xs.entries()) {
     if (x.length < n) throw new RangeError(`addN: buffer ${k} holds ${x.length} elements, fewer than n = ${n}`);
+  }
+}
+
+/** modulator's fan-out: weights fw and biases fb of k units each. */
+export interface ModulatorFan {
+  w: Buf;
+  b: Buf;
+  k: number;
+}
+
+/** The checks every backend's modulator makes on its geometry. */
+export function checkModulator(op: string, fan: { k: number } | null, rows: number, n: number): void {
+  for (const [arg, v] of [['rows', rows], ['n', n], ...(fan ? [['k', fan.k] as const] : [])] as const) {
+    if (!Number.isInteger(v) || v < 1) throw new RangeError(`${op}: ${arg} must be a positive integer, got ${v}`);
   }
 }
 

@@ -25,7 +25,7 @@
  * carries that pending update (pre = h_{t−2}, post = c̃_{t−1}, mod of step t−1).
  */
 import {
-  add, full, Linear, linear, lstmCell, Module, plasticStep, plasticStepReference, reshape, slice, split, tensor, TraceTape, uniform, zeros,
+  add, full, Linear, linear, lstmCell, modulator, Module, plasticStep, plasticStepReference, reshape, slice, split, tensor, TraceTape, uniform, zeros,
   type PlasticConfig, type Rng, type Tensor,
 } from '../autograd/index.js';
 import { extraTo4, joinSteps, padding, type LayerState, type RecurrentLayer } from './lstm.js';
@@ -147,10 +147,12 @@ export class PlasticLSTMLayer extends Module implements RecurrentLayer {
 
   /**
    * η of the update just computed: the learned η ([1], or [N, N] per connection), or the fan-out
-   * of m = tanh(w_mod·h_t + b) ([B, N'], or [B, N, N] per connection).
+   * of m = tanh(w_mod·h_t + b) ([B, N'], or [B, N, N] per connection; the modulator op with the
+   * fused kernels).
    */
   #modulation(h: Tensor, p: ReturnType<typeof widened>): Tensor {
     if (!p.h2mod || !p.modfanout) return this.eta!;
+    if (this.#kernel === 'fused') return modulator(h, p.h2mod.weight, p.h2mod.bias, p.modfanout).eta!;
     const eta = linear(linear(h, p.h2mod.weight, p.h2mod.bias, { activation: 'tanh' }), p.modfanout.weight, p.modfanout.bias);
     return this.opts.fanout === 'connection' ? reshape(eta, [h.shape[0], p.n, p.n]) : eta;
   }

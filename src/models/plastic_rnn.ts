@@ -9,7 +9,7 @@
  * one write of P per step); the state carries that pending update.
  */
 import {
-  add, Linear, matmul, Module, plasticStep, plasticStepReference, tanh, tensor, TraceTape, uniform, zeros,
+  add, Linear, matmul, modulator, Module, plasticStep, plasticStepReference, tanh, tensor, TraceTape, uniform, zeros,
   type ClipKind, type PlasticConfig, type Rng, type Tensor,
 } from '../autograd/index.js';
 
@@ -142,6 +142,15 @@ export class PlasticRNN extends Module {
    * without the policy and value heads, which nothing inside the episode reads. A trainer can then
    * apply `heads` once to every step's h stacked, instead of once per step (a2c.ts).
    */
+  /** M = tanh(W_DA·h + b_DA) and its fan-out, if any: the fused modulator op, or the two Linears of the reference composition. */
+  #modulator(h: Tensor): { m: Tensor | null; eta: Tensor | null } {
+    if (!this.h2DA) return { m: null, eta: null };
+    const fan = this.modfanout && { weight: this.modfanout.weight, bias: this.modfanout.bias! };
+    if (this.opts.kernel !== 'reference') return modulator(h, this.h2DA.weight, this.h2DA.bias!, fan ?? undefined);
+    const m = this.h2DA.forward(h, { activation: 'tanh' });
+    return { m, eta: this.modfanout?.forward(m) ?? null };
+  }
+
   advance(x: Tensor, state: PlasticRNNState): { modulator: Tensor | null; state: PlasticRNNState } {
     const drive = this.i2h.forward(x);
     let h: Tensor;
@@ -162,9 +171,9 @@ export class PlasticRNN extends Module {
       }
       [h, hebb, elig] = [r.h, r.hebb, r.elig];
     }
-    const modulator = this.h2DA ? this.h2DA.forward(h, { activation: 'tanh' }) : null;
+    const { m: modulator, eta: fanned } = this.#modulator(h);
     let mod: Tensor | null = null;
-    if (this.#cfg) mod = this.modfanout ? this.modfanout.forward(modulator!) : (modulator ?? this.eta!);
+    if (this.#cfg) mod = fanned ?? modulator ?? this.eta!;
     return { modulator, state: { h, hebb, elig, pending: mod ? { pre: state.h, post: h, mod } : null, tape: state.tape } };
   }
 }

@@ -1,4 +1,4 @@
-/** Neural-net ops: softmax family, fused cross-entropy, dropout, embedding, per-row gather, the LSTM cell. */
+/** Neural-net ops: softmax family, fused cross-entropy, dropout, embedding, per-row gather, the LSTM cell, the neuromodulator. */
 import { fmtShape, ShapeError } from '../errors.js';
 import { runOp, type OpDef } from '../graph.js';
 import { Storage, Tensor } from '../tensor.js';
@@ -173,4 +173,48 @@ export function lstmCell(gates: Tensor, cPrev: Tensor, g?: Tensor): { h: Tensor;
   if (problems.length) throw new ShapeError(`lstmCell: ${problems.join(', ')}`);
   const [h, c] = runOp(lstmCellDef, g ? [gates, cPrev, g] : [gates, cPrev], { n });
   return { h, c };
+}
+
+// ---------------------------------------------------------------- neuromodulator
+
+const modulatorDef: OpDef<{ n: number; k: number }> = {
+  name: 'modulator',
+  forward: (backend, [h, w, b, fw, fb], { n, k }) => {
+    const rows = h.size / n;
+    const { m, eta } = backend.modulator(h.buf, w.buf, b.buf, fw ? { w: fw.buf, b: fb.buf, k } : null, rows, n);
+    return [{ buf: m, shape: [rows, 1] }, ...(eta ? [{ buf: eta, shape: [rows, k] }] : [])];
+  },
+  save: ([h, w, , fw], [m]) => (fw ? [h, w, m, fw] : [h, w, m]),
+  backward: ([dm, deta], { saved: [h, w, m, fw], attrs: { n, k } }) => {
+    const backend = h.backend;
+    const rows = m.shape[0];
+    const d = backend.modulatorBackward(h.buf, w.buf, fw ? { w: fw.buf, k } : null, m.buf, dm?.buf ?? null, deta?.buf ?? null, rows, n);
+    const wrap = (buf: typeof d.dh, shape: readonly number[]) => new Tensor(new Storage(backend, buf), shape);
+    const fan = fw ? [wrap(d.dfw!, fw.shape), wrap(d.dfb!, [k])] : [];
+    return [wrap(d.dh, h.shape), wrap(d.dw, w.shape), wrap(d.db, [1]), ...fan];
+  },
+};
+
+/**
+ * The neuromodulator of the plastic networks in one kernel each way (two backward), where a Linear
+ * to one unit, its tanh and the fan-out Linear took two matmuls forward and seven dispatches
+ * backward (PAPER.md §1.6, §2.3: the authors' h2DA or h2mod, and modfanout):
+ *   m = tanh(h·wᵀ + b) [R, 1],   eta = m·fwᵀ + fb [R, K]
+ * for h [R, N] and the parameters as nn.Linear keeps them: w [1, N], b [1], and for the fan-out
+ * fw [K, 1], fb [K]. eta is null without the fan-out.
+ */
+export function modulator(h: Tensor, w: Tensor, b: Tensor, fan?: { weight: Tensor; bias: Tensor }): { m: Tensor; eta: Tensor | null } {
+  const n = h.shape[h.rank - 1];
+  const k = fan?.weight.shape[0] ?? 0;
+  const bad = (arg: string, x: Tensor, want: number[]) => (x.rank !== want.length || x.shape.some((s, d) => s !== want[d]) ? `${arg} ${fmtShape(x.shape)} (expected ${fmtShape(want)})` : null);
+  const problems = [
+    h.rank === 2 ? null : `h ${fmtShape(h.shape)} (expected [R, N])`,
+    bad('w', w, [1, n]),
+    bad('b', b, [1]),
+    fan ? bad('fan-out weight', fan.weight, [k, 1]) : null,
+    fan ? bad('fan-out bias', fan.bias, [k]) : null,
+  ].filter((x) => x);
+  if (problems.length) throw new ShapeError(`modulator: ${problems.join(', ')}`);
+  const out = runOp(modulatorDef, fan ? [h, w, b, fan.weight, fan.bias] : [h, w, b], { n, k });
+  return { m: out[0], eta: out[1] ?? null };
 }

@@ -8,6 +8,7 @@ import {
   broadcastStrides,
   checkAddN,
   checkLstmCell,
+  checkModulator,
   sizeOf,
   type AdamParams,
   type Backend,
@@ -16,6 +17,7 @@ import {
   type FloatArray,
   type MatmulGeometry,
   type MemoryInfo,
+  type ModulatorFan,
   type PlasticGeometry,
   type PlasticStepGrads,
   type PlasticStepInputs,
@@ -236,6 +238,48 @@ export class CpuBackend implements Backend {
       dcPrev.data[t] = dct * u.f;
     }
     return { dgates, dg, dcPrev };
+  }
+
+  modulator(h: Buf, w: Buf, b: Buf, fan: ModulatorFan | null, rows: number, n: number): { m: Buf; eta: Buf | null } {
+    checkModulator('modulator', fan, rows, n);
+    const [hs, ws, bias] = [this.#get(h), this.#get(w), this.#get(b)[0]];
+    const m = this.#new(rows);
+    for (let r = 0; r < rows; r++) {
+      let s = bias;
+      for (let j = 0; j < n; j++) s += hs[r * n + j] * ws[j];
+      m.data[r] = Math.tanh(s);
+    }
+    if (!fan) return { m, eta: null };
+    const [fw, fb] = [this.#get(fan.w), this.#get(fan.b)];
+    const eta = this.#new(rows * fan.k);
+    for (let r = 0; r < rows; r++) for (let q = 0; q < fan.k; q++) eta.data[r * fan.k + q] = m.data[r] * fw[q] + fb[q];
+    return { m, eta };
+  }
+
+  modulatorBackward(h: Buf, w: Buf, fan: Omit<ModulatorFan, 'b'> | null, m: Buf, dm: Buf | null, deta: Buf | null, rows: number, n: number) {
+    checkModulator('modulatorBackward', fan, rows, n);
+    const [hs, ws, ms] = [this.#get(h), this.#get(w), this.#get(m)];
+    const [dms, detas] = [dm && this.#get(dm), deta && this.#get(deta)];
+    const fw = fan && this.#get(fan.w);
+    const k = fan?.k ?? 0;
+    const [dh, dw, db] = [this.#new(rows * n), this.#new(n), this.#new(1)];
+    const [dfw, dfb] = fan ? [this.#new(k), this.#new(k)] : [null, null];
+    for (let r = 0; r < rows; r++) {
+      let g = dms ? dms[r] : 0;
+      for (let q = 0; q < k && detas; q++) {
+        const d = detas[r * k + q];
+        g += d * fw![q];
+        dfw!.data[q] += d * ms[r];
+        dfb!.data[q] += d;
+      }
+      const dpre = g * (1 - ms[r] * ms[r]);
+      db.data[0] += dpre;
+      for (let j = 0; j < n; j++) {
+        dh.data[r * n + j] = dpre * ws[j];
+        dw.data[j] += dpre * hs[r * n + j];
+      }
+    }
+    return { dh, dw, db, dfw, dfb };
   }
 
   /** Unit t = b·n + j of an LSTM cell: its gates, cell input, previous and new cell state. */

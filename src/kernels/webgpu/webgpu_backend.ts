@@ -13,6 +13,7 @@ import {
   broadcastStrides,
   checkAddN,
   checkLstmCell,
+  checkModulator,
   sizeOf,
   type AdamParams,
   type Backend,
@@ -20,6 +21,7 @@ import {
   type Buf,
   type MatmulGeometry,
   type MemoryInfo,
+  type ModulatorFan,
   type PlasticGeometry,
   type PlasticStepGrads,
   type PlasticStepInputs,
@@ -48,6 +50,10 @@ import fill from '../../../shaders/fill.wgsl';
 import gather_rows from '../../../shaders/gather_rows.wgsl';
 import lstm_cell from '../../../shaders/lstm_cell.wgsl';
 import lstm_cell_bwd from '../../../shaders/lstm_cell_bwd.wgsl';
+import modulator from '../../../shaders/modulator.wgsl';
+import modulator_bwd_cols from '../../../shaders/modulator_bwd_cols.wgsl';
+import modulator_bwd_rows from '../../../shaders/modulator_bwd_rows.wgsl';
+import modulatorCommon from '../../../shaders/modulator_common.wgsl';
 import lstmCommon from '../../../shaders/lstm_common.wgsl';
 import matmul from '../../../shaders/matmul.wgsl';
 import matmul_vec4 from '../../../shaders/matmul_vec4.wgsl';
@@ -95,6 +101,9 @@ const SOURCES = {
   lstm_cell_bwd: withFiles(['lstm_cell_bwd', lstm_cell_bwd], ['lstm_common', lstmCommon]),
   matmul,
   matmul_vec4,
+  modulator: withFiles(['modulator', modulator], ['modulator_common', modulatorCommon]),
+  modulator_bwd_cols: withFiles(['modulator_bwd_cols', modulator_bwd_cols], ['modulator_common', modulatorCommon]),
+  modulator_bwd_rows: withFiles(['modulator_bwd_rows', modulator_bwd_rows], ['modulator_common', modulatorCommon]),
   pad_crop,
   reduce: withFiles(['reduce', reduce], ['chunk_f32', chunkF32]),
   reduce_vec4: withFiles(['reduce', reduce], ['chunk_vec4', chunkVec4]),
@@ -349,6 +358,43 @@ export class WebGPUBackend implements Backend {
     this.#run('lstm_cell_bwd', [gb, gIn, cp, dhb, dcb, dgates.buffer!, dg?.buffer ?? this.#placeholder, dcPrev.buffer!], batch * n)
       .u32(batch, n, width, g ? 1 : 0, dh ? 1 : 0, dc ? 1 : 0);
     return { dgates, dg, dcPrev };
+  }
+
+  modulator(h: Buf, w: Buf, b: Buf, fan: ModulatorFan | null, rows: number, n: number): { m: Buf; eta: Buf | null } {
+    const op = 'modulator';
+    checkModulator(op, fan, rows, n);
+    const [hb, wb, bb] = [this.#get(op, 'h', h, rows * n), this.#get(op, 'w', w, n), this.#get(op, 'b', b, 1)];
+    const k = fan?.k ?? 0;
+    // Without a fan-out, w stands in for fw and fb (never read), the placeholder for eta.
+    const [fw, fb] = fan ? [this.#get(op, 'fw', fan.w, k), this.#get(op, 'fb', fan.b, k)] : [wb, wb];
+    const m = this.#new(op, rows);
+    const eta = fan ? this.#new(op, rows * k) : null;
+    this.#run('modulator', [hb, wb, bb, fw, fb, m.buffer!, eta?.buffer ?? this.#placeholder], rows).u32(rows, n, k, fan ? 1 : 0);
+    return { m, eta };
+  }
+
+  modulatorBackward(h: Buf, w: Buf, fan: Omit<ModulatorFan, 'b'> | null, m: Buf, dm: Buf | null, deta: Buf | null, rows: number, n: number) {
+    const op = 'modulatorBackward';
+    checkModulator(op, fan, rows, n);
+    const k = fan?.k ?? 0;
+    const [hb, wb, mb] = [this.#get(op, 'h', h, rows * n), this.#get(op, 'w', w, n), this.#get(op, 'm', m, rows)];
+    const dmb = dm && this.#get(op, 'dm', dm, rows);
+    const detab = fan && deta ? this.#get(op, 'deta', deta, rows * k) : null;
+    const fw = fan ? this.#get(op, 'fw', fan.w, k) : wb;
+    const flags = [fan ? 1 : 0, dmb ? 1 : 0, detab ? 1 : 0];
+    // Absent inputs are bound to m (never read).
+    const dpre = this.#new(op, rows);
+    const dh = this.#new(op, rows * n);
+    this.#run('modulator_bwd_rows', [wb, fw, mb, dmb ?? mb, detab ?? mb, dpre.buffer!, dh.buffer!], rows).u32(rows, n, k, ...flags);
+    const [dw, db] = [this.#new(op, n), this.#new(op, 1)];
+    // Without a fan-out, the placeholder and a scratch buffer stand in for dfw and dfb (never written).
+    const [dfw, dfb] = fan ? [this.#new(op, k), this.#new(op, k)] : [null, null];
+    const scratch = fan ? null : this.#new(op, 1);
+    const cols = [dfw?.buffer ?? this.#placeholder, (dfb ?? scratch)!.buffer!];
+    this.#run('modulator_bwd_cols', [hb, mb, dpre.buffer!, detab ?? mb, dw.buffer!, db.buffer!, ...cols], n + 1 + k).u32(rows, n, k, ...flags);
+    this.free(dpre);
+    if (scratch) this.free(scratch);
+    return { dh, dw, db, dfw, dfb };
   }
 
   /** lstmCell's checked inputs; the first input stands in for an absent g (never read). */
