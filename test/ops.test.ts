@@ -481,6 +481,11 @@ addCase('slice [1,2]+[3,-1]', [[5, 7]], ([x]) => bp.slice(x, [1, 2], [3, -1]), (
 addCase('slice 3-D', [[3, 4, 5]], ([x]) => bp.slice(x, [0, 1, 2], [2, 2, 3]), ([x]) => sliceJs(x, [0, 1, 2], [2, 2, 3]));
 addCase('slice one element', [[3, 129]], ([x]) => bp.slice(x, [2, 128], [1, 1]), ([x]) => sliceJs(x, [2, 128], [1, 1]), { fdSamples: 64 });
 addCase('pad 2-D', [[3, 5]], ([x]) => bp.pad(x, [[1, 2], [0, 3]]), ([x]) => padJs(x, [[1, 2], [0, 3]]));
+// Regions that start at 0 and cut only the last two dims run Backend.padCrop.
+addCase('slice the leading block of each matrix (3-D)', [[3, 6, 7]], ([x]) => bp.slice(x, [0, 0, 0], [3, 5, 4]), ([x]) => sliceJs(x, [0, 0, 0], [3, 5, 4]));
+addCase('slice the leading columns, B = 1 (1-D)', [[9]], ([x]) => bp.slice(x, [0], [6]), ([x]) => sliceJs(x, [0], [6]));
+addCase('pad at the ends of the last two dims (3-D)', [[2, 3, 5]], ([x]) => bp.pad(x, [[0, 0], [0, 1], [0, 3]]), ([x]) => padJs(x, [[0, 0], [0, 1], [0, 3]]));
+addCase('pad at the end of a row (1-D)', [[195]], ([x]) => bp.pad(x, [[0, 1]]), ([x]) => padJs(x, [[0, 1]]));
 addCase('pad 3-D, last two dims', [[2, 3, 3]], ([x]) => bp.pad(x, [[0, 0], [0, 1], [2, 1]]), ([x]) => padJs(x, [[0, 0], [0, 1], [2, 1]]));
 addCase('split sizes, pieces scaled apart', [[2, 6]], ([x]) => bp.concat(bp.split(x, [1, 3, 2], 1).map((p, i) => bp.scale(p, i + 1)), 1), ([x]) =>
   ew([x, nd([1, 6], Float64Array.from([1, 2, 2, 2, 3, 3]))], (v, s) => v * s),

@@ -291,6 +291,12 @@ export interface Backend extends PlasticKernels {
   // ---- movement ----
   /** dst[dstView(idx)] = src[srcView(idx)] for every index idx of `shape`. Writes into `dst`. */
   copyStrided(src: Buf, srcView: View, dst: Buf, dstView: View, shape: readonly number[]): void;
+  /**
+   * Each matrix of src [batch, srcRows, srcCols] as the leading block of a matrix of
+   * [batch, dstRows, dstCols]: out[b, r, j] = src[b, r, j] where r < srcRows and j < srcCols, else
+   * 0; a pad at the ends, a crop from the start, or both.
+   */
+  padCrop(src: Buf, batch: number, srcRows: number, srcCols: number, dstRows: number, dstCols: number): Buf;
   /** out[r, :] = table[idx[r], :]; table is [rows, cols], out is [idx.length, cols]. */
   gatherRows(table: Buf, rows: number, cols: number, idx: Int32Array): Buf;
   /**
@@ -349,6 +355,16 @@ export function checkAddN(xs: readonly Buf[], n: number): void {
   for (const [k, x] of xs.entries()) {
     if (x.length < n) throw new RangeError(`addN: buffer ${k} holds ${x.length} elements, fewer than n = ${n}`);
   }
+}
+
+/** The checks every backend's padCrop makes: non-negative integer dims, and src long enough. */
+export function checkPadCrop(src: Buf, dims: readonly number[]): void {
+  const names = ['batch', 'srcRows', 'srcCols', 'dstRows', 'dstCols'];
+  for (const [i, v] of dims.entries()) {
+    if (!Number.isInteger(v) || v < 0) throw new RangeError(`padCrop: ${names[i]} must be a non-negative integer, got ${v}`);
+  }
+  const [batch, rows, cols] = dims;
+  if (src.length < batch * rows * cols) throw new RangeError(`padCrop: src holds ${src.length} elements, fewer than [${batch}, ${rows}, ${cols}]`);
 }
 
 /** modulator's fan-out: weights fw and biases fb of k units each. */

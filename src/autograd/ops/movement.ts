@@ -118,9 +118,24 @@ function regionOffset(r: Region): number {
   return r.begin.reduce((acc, b, d) => acc + b * strides[d], 0);
 }
 
+/**
+ * The region as the leading block of a batch of matrices, when it starts at 0 and cuts only the
+ * last two dims (the LSTMs' padding to a multiple of 4 and back): [batch, rows, cols] of the
+ * block and of the full shape. pad and slice are then one Backend.padCrop, the zeros and the copy
+ * in one pass, instead of a fill and a strided copy.
+ */
+function leadingBlock(r: Region): { batch: number; block: [number, number]; full: [number, number] } | null {
+  const lead = Math.max(0, r.full.length - 2);
+  if (r.begin.some((b) => b !== 0) || r.size.slice(0, lead).some((s, d) => s !== r.full[d])) return null;
+  const matrix = (s: readonly number[]): [number, number] => (s.length >= 2 ? [s[lead], s[lead + 1]] : [1, s.length === 1 ? s[0] : 1]);
+  return { batch: sizeOf(r.full.slice(0, lead)), block: matrix(r.size), full: matrix(r.full) };
+}
+
 const sliceDef: OpDef<Region> = {
   name: 'slice',
   forward: (k, [x], r) => {
+    const m = leadingBlock(r);
+    if (m) return [{ buf: k.padCrop(x.buf, m.batch, ...m.full, ...m.block), shape: r.size }];
     const out = k.alloc(sizeOf(r.size));
     k.copyStrided(x.buf, { offset: regionOffset(r), strides: contiguousStrides(r.full) }, out, { offset: 0, strides: contiguousStrides(r.size) }, r.size);
     return [{ buf: out, shape: r.size }];
@@ -132,6 +147,8 @@ const sliceDef: OpDef<Region> = {
 const padDef: OpDef<Region> = {
   name: 'pad',
   forward: (k, [x], r) => {
+    const m = leadingBlock(r);
+    if (m) return [{ buf: k.padCrop(x.buf, m.batch, ...m.block, ...m.full), shape: r.full }];
     const out = k.fill(sizeOf(r.full), 0);
     k.copyStrided(x.buf, { offset: 0, strides: contiguousStrides(r.size) }, out, { offset: regionOffset(r), strides: contiguousStrides(r.full) }, r.size);
     return [{ buf: out, shape: r.full }];

@@ -9,6 +9,7 @@ import {
   checkAddN,
   checkLstmCell,
   checkModulator,
+  checkPadCrop,
   sizeOf,
   type AdamParams,
   type Backend,
@@ -340,6 +341,19 @@ export class CpuBackend implements Backend {
           for (let p = 0; p < k; p++) acc += as[a0 + i * sam + p * sak] * bs[b0 + p * sbk + j * sbn];
           out.data[(bi * m + i) * n + j] = activation === 'tanh' ? Math.tanh(acc) : acc;
         }
+      }
+    }
+    return out;
+  }
+
+  padCrop(src: Buf, batch: number, srcRows: number, srcCols: number, dstRows: number, dstCols: number): Buf {
+    checkPadCrop(src, [batch, srcRows, srcCols, dstRows, dstCols]);
+    const xs = this.#get(src);
+    const out = this.#new(batch * dstRows * dstCols);
+    const [rows, cols] = [Math.min(srcRows, dstRows), Math.min(srcCols, dstCols)];
+    for (let b = 0; b < batch; b++) {
+      for (let r = 0; r < rows; r++) {
+        for (let j = 0; j < cols; j++) out.data[(b * dstRows + r) * dstCols + j] = xs[(b * srcRows + r) * srcCols + j];
       }
     }
     return out;

@@ -14,6 +14,7 @@ import {
   checkAddN,
   checkLstmCell,
   checkModulator,
+  checkPadCrop,
   sizeOf,
   type AdamParams,
   type Backend,
@@ -565,13 +566,19 @@ export class WebGPUBackend implements Backend {
    */
   #padCrop(src: GPUBuffer, batch: number, srcBatch: number, srcRow: number, rows: number, cols: number, dstRows: number, dstCols: number): GpuBuf {
     const n = batch * dstRows * dstCols;
-    const out = this.#new('matmul', n);
+    const out = this.#new('padCrop', n);
     const n4 = Math.ceil(n / 4);
     this.#run('pad_crop', [src, out.buffer!], n4).u32(n, n4, dstRows, dstCols, rows, cols, srcBatch, srcRow);
     return out;
   }
 
   // ---------------------------------------------------------------- movement
+
+  padCrop(src: Buf, batch: number, srcRows: number, srcCols: number, dstRows: number, dstCols: number): Buf {
+    checkPadCrop(src, [batch, srcRows, srcCols, dstRows, dstCols]);
+    const sb = this.#get('padCrop', 'src', src, 0);
+    return this.#padCrop(sb, batch, srcRows * srcCols, srcCols, Math.min(srcRows, dstRows), Math.min(srcCols, dstCols), dstRows, dstCols);
+  }
 
   copyStrided(src: Buf, srcView: View, dst: Buf, dstView: View, shape: readonly number[]): void {
     checkShape('copyStrided', 'shape', shape);
