@@ -8,7 +8,7 @@
 import { ADD_N_MAX, type Backend, type Buf } from '../kernels/backend.js';
 import { fmtShape, ShapeError } from './errors.js';
 import { isGradEnabled, keep, noGrad, tidy } from './scope.js';
-import { getBackend, Storage, Tensor } from './tensor.js';
+import { fromBuffer, getBackend, Tensor } from './tensor.js';
 
 /** What an op's forward produces: a new buffer, or a view sharing an input's storage. */
 export type OpOutput = { buf: Buf; shape: readonly number[] } | { viewOf: Tensor; shape: readonly number[] };
@@ -100,7 +100,7 @@ export function runOp<A>(def: OpDef<A>, inputs: Tensor[], attrs: A): Tensor[] {
     if (x.backend !== backend) throw new Error(`${def.name}: input ${i} lives on another backend (${x.backend.name})`);
   }
   const outs = def.forward(backend, inputs, attrs).map((o) =>
-    'viewOf' in o ? new Tensor(o.viewOf.storage.retain(), o.shape) : new Tensor(new Storage(backend, o.buf), o.shape),
+    'viewOf' in o ? new Tensor(o.viewOf.storage.retain(), o.shape) : fromBuffer(backend, o.buf, o.shape),
   );
   if (def.backward && isGradEnabled() && inputs.some((x) => x.requiresGrad)) {
     const node = new Node(def as OpDef<unknown>, inputs, attrs, outs.length);
@@ -184,7 +184,7 @@ export function backward(root: Tensor, grad?: Tensor, opts: BackwardOptions = {}
     throw new ShapeError(`backward: grad ${fmtShape(grad.shape)} does not match tensor ${fmtShape(root.shape)}`);
   }
   noGrad(() => {
-    const seed = keep(grad ? reshapeTo(grad, root.shape) : new Tensor(new Storage(root.backend, root.backend.fill(1, 1)), root.shape));
+    const seed = keep(grad ? reshapeTo(grad, root.shape) : fromBuffer(root.backend, root.backend.fill(1, 1), root.shape));
     if (!root.creator) {
       accumulateLeaf(root, [seed]);
       return;

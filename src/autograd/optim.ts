@@ -12,7 +12,7 @@ import { abs, add, clamp, maximum, mul, pow, reciprocal, scale, sqrt, square } f
 import { max, sum } from './ops/reduce.js';
 import type { HostTensor } from './safetensors.js';
 import { keep, noGrad, tidy } from './scope.js';
-import { scalar, Storage, Tensor } from './tensor.js';
+import { fromBuffer, scalar, Tensor } from './tensor.js';
 
 /** Per-parameter optimizer state; `step` counts the steps this parameter had a gradient (as torch). */
 interface ParamState {
@@ -133,7 +133,7 @@ export abstract class Optimizer<O extends object> {
 
 /** A persistent zero tensor on `p`'s backend, owned by no scope. */
 function zerosLike(p: Tensor): Tensor {
-  return keep(new Tensor(new Storage(p.backend, p.backend.fill(p.size, 0)), p.shape));
+  return keep(fromBuffer(p.backend, p.backend.fill(p.size, 0), p.shape));
 }
 
 export interface SgdOptions {

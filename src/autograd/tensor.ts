@@ -119,6 +119,11 @@ export function detach(t: Tensor): Tensor {
   return new Tensor(t.storage.retain(), t.shape);
 }
 
+/** A tensor that owns `buf`, a buffer of `backend` (freed with the tensor's storage). */
+export function fromBuffer(backend: Backend, buf: Buf, shape: readonly number[], opts?: TensorOptions): Tensor {
+  return new Tensor(new Storage(backend, buf), shape, opts);
+}
+
 /** A new tensor from host data (row-major). `shape` defaults to [data.length]. */
 export function tensor(data: ArrayLike<number>, shape?: readonly number[], opts?: TensorOptions): Tensor {
   const s = shape ?? [data.length];
@@ -126,12 +131,12 @@ export function tensor(data: ArrayLike<number>, shape?: readonly number[], opts?
     throw new RangeError(`tensor: data has ${data.length} elements but shape ${fmtShape(s)} needs ${sizeOf(s)}`);
   }
   const backend = getBackend();
-  return new Tensor(new Storage(backend, backend.upload(data)), s, opts);
+  return fromBuffer(backend, backend.upload(data), s, opts);
 }
 
 export function full(shape: readonly number[], value: number, opts?: TensorOptions): Tensor {
   const backend = getBackend();
-  return new Tensor(new Storage(backend, backend.fill(sizeOf(shape), value)), shape, opts);
+  return fromBuffer(backend, backend.fill(sizeOf(shape), value), shape, opts);
 }
 
 export function zeros(shape: readonly number[], opts?: TensorOptions): Tensor {

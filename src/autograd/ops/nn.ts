@@ -1,7 +1,7 @@
 /** Neural-net ops: softmax family, fused cross-entropy, dropout, embedding, per-row gather, the LSTM cell, the neuromodulator. */
 import { fmtShape, ShapeError } from '../errors.js';
 import { runOp, type OpDef } from '../graph.js';
-import { Storage, Tensor } from '../tensor.js';
+import { fromBuffer, Tensor } from '../tensor.js';
 import { exp, mul, sub } from './elementwise.js';
 import { reshape } from './movement.js';
 import { mean, sum } from './reduce.js';
@@ -155,7 +155,7 @@ const lstmCellDef: OpDef<{ n: number }> = {
   backward: ([dh, dc], { saved: [gates, cPrev, g], attrs: { n } }) => {
     const k = gates.backend;
     const d = k.lstmCellBackward(gates.buf, gates.shape[1], g?.buf ?? null, cPrev.buf, dh?.buf ?? null, dc?.buf ?? null, gates.shape[0], n);
-    const wrap = (buf: typeof d.dgates, like: Tensor) => new Tensor(new Storage(k, buf), like.shape);
+    const wrap = (buf: typeof d.dgates, like: Tensor) => fromBuffer(k, buf, like.shape);
     return [wrap(d.dgates, gates), wrap(d.dcPrev, cPrev), ...(g ? [wrap(d.dg!, g)] : [])];
   },
 };
@@ -189,7 +189,7 @@ const modulatorDef: OpDef<{ n: number; k: number }> = {
     const backend = h.backend;
     const rows = m.shape[0];
     const d = backend.modulatorBackward(h.buf, w.buf, fw ? { w: fw.buf, k } : null, m.buf, dm?.buf ?? null, deta?.buf ?? null, rows, n);
-    const wrap = (buf: typeof d.dh, shape: readonly number[]) => new Tensor(new Storage(backend, buf), shape);
+    const wrap = (buf: typeof d.dh, shape: readonly number[]) => fromBuffer(backend, buf, shape);
     const fan = fw ? [wrap(d.dfw!, fw.shape), wrap(d.dfb!, [k])] : [];
     return [wrap(d.dh, h.shape), wrap(d.dw, w.shape), wrap(d.db, [1]), ...fan];
   },

@@ -11,7 +11,7 @@ import type { ClipKind, PlasticGeometry, PlasticRule } from '../../kernels/backe
 import { fmtShape, ShapeError } from '../errors.js';
 import { runOp, type OpDef } from '../graph.js';
 import { keep, noGrad, tidy } from '../scope.js';
-import { getBackend, Storage, Tensor } from '../tensor.js';
+import { fromBuffer, getBackend, Tensor } from '../tensor.js';
 import { add, affine, clamp, mul, relu, sub, tanh } from './elementwise.js';
 import { matmul } from './matmul.js';
 import { reshape, squeeze, unsqueeze } from './movement.js';
@@ -161,7 +161,7 @@ export class TraceTape {
       const retro = g.rule === 'retroactive';
       const [hebb, elig] = traces;
       const out = hebb.backend.hebbUpdate(g, hebb.buf, elig?.buf ?? null, saved[S_PRE].buf, saved[S_POST].buf, saved[S_MOD].buf, retro ? saved[S_ETA].buf : null);
-      const wrap = (buf: typeof out.hebb) => keep(new Tensor(new Storage(hebb.backend, buf), hebb.shape));
+      const wrap = (buf: typeof out.hebb) => keep(fromBuffer(hebb.backend, buf, hebb.shape));
       traces = out.elig ? [wrap(out.hebb), wrap(out.elig)] : [wrap(out.hebb)];
       this.#segment.set(s + 1, traces);
     }
@@ -223,7 +223,7 @@ const plasticStepDef: OpDef<StepAttrs> = {
     );
     const backend = hebb.backend;
     recomputed?.forEach((x: Tensor) => x.dispose());
-    const wrap = (buf: typeof d.hebb, i: number) => new Tensor(new Storage(backend, buf), inputShapes[i]);
+    const wrap = (buf: typeof d.hebb, i: number) => fromBuffer(backend, buf, inputShapes[i]);
     const grads = [d.hebb, d.pre, d.post, d.mod, d.x, d.drive, d.w, d.alpha].map(wrap);
     return retro ? [...grads, wrap(d.elig!, ELIG), wrap(d.eta!, ETA)] : grads;
   },
