@@ -1,8 +1,8 @@
 // modulator_bwd_rows.wgsl: the per-row half of the modulator's backward (modulator.wgsl):
 //   dm_r = dm[r] + Σ_q deta[r, q]·fw[q];   dpre[r] = dm_r·(1 − m[r]²);   dh[r, j] = dpre[r]·w[j]
 // modulator_bwd_cols.wgsl then sums over the rows for the parameters.
-// Shapes: modulator_common.wgsl. Bindings: group 0: 0 w, 1 fw, 2 m, 3 dm, 4 deta (read; fw and
-// deta are placeholders without has_deta, dm without has_dm); 5 dpre, 6 dh (read_write).
+// Shapes: modulator_common.wgsl. Bindings: group 0: 0 w, 1 fw, 2 m, 3 dm, 4 deta (read; fw is a
+// placeholder without has_fan, deta without has_deta, dm without has_dm); 5 dpre, 6 dh (read_write).
 // Group 1: 0 p.
 // Grid: one thread per row (rows threads, 2-D grid of WG-thread workgroups; see modulator.wgsl).
 

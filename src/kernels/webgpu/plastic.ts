@@ -8,7 +8,7 @@
  *   1. plastic_step_bwd_prep    per-row coefficients (dz, m, ...) and ddrive             [B, N]
  *   2. plastic_step_bwd         the one pass over the traces: reads H, dH' (E, dE'), writes dH (dE),
  *                               dx and dpre, each lane's shares of the row sums [B·N, nc, ns] (with
- *                               subgroups, their sums over the workgroup's lanes [B·N, nc/8, 4]) and
+ *                               subgroups, their sums over each workgroup's 8 lanes [B·N, ⌈nc/8⌉, 4]) and
  *                               dalpha partials [B/EB, N, N] (a lane per column, EB episodes per
  *                               workgroup)
  *   3. plastic_step_bwd_finish  dpost; dmod, deta, dalpha per row, or summed over each
