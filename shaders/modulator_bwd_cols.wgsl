@@ -1,5 +1,5 @@
 // modulator_bwd_cols.wgsl: the parameter gradients of the modulator (modulator.wgsl), sums over
-// the rows of what modulator_bwd_rows.wgsl leaves:
+// the rows of what modulator_bwd_rows.wgsl leaves (the second of its two passes, see there):
 //   dw[j] = Σ_r dpre[r]·h[r, j];   db = Σ_r dpre[r];   dfw[q] = Σ_r deta[r, q]·m[r];   dfb[q] = Σ_r deta[r, q]
 // Shapes: modulator_common.wgsl. Bindings: group 0: 0 h, 1 m, 2 dpre, 3 deta (read; deta a
 // placeholder without has_deta); 4 dw, 5 db, 6 dfw, 7 dfb (read_write; dfw and dfb placeholders

@@ -1,4 +1,5 @@
-// modulator_bwd_rows.wgsl: the per-row half of the modulator's backward (modulator.wgsl):
+// modulator_bwd_rows.wgsl: the per-row half of the modulator's backward (modulator.wgsl) on a device
+// that binds only 8 storage buffers per stage (else modulator_bwd.wgsl does it all in one dispatch):
 //   dm_r = dm[r] + Σ_q deta[r, q]·fw[q];   dpre[r] = dm_r·(1 − m[r]²);   dh[r, j] = dpre[r]·w[j]
 // modulator_bwd_cols.wgsl then sums over the rows for the parameters.
 // Shapes: modulator_common.wgsl. Bindings: group 0: 0 w, 1 fw, 2 m, 3 dm, 4 deta (read; fw is a

@@ -14,7 +14,7 @@
  * Without an adapter the suite is skipped, unless BACKPROPAMINE_REQUIRE_WEBGPU=1 makes that fail.
  */
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { add, dispose, hebbUpdate, PlasticRNN, Rng, setBackend, sum, tensor, tidy } from '../src/index.js';
+import { add, dispose, hebbUpdate, modulator, mul, PlasticRNN, Rng, setBackend, sum, tensor, tidy } from '../src/index.js';
 import { plasticStep } from '../src/autograd/ops/plastic.js';
 import { PLASTIC_STORAGE_BUFFERS, plasticSources } from '../src/kernels/webgpu/plastic.js';
 import { SUBGROUP_MIN_SIZE } from '../src/kernels/webgpu/device.js';
@@ -314,7 +314,31 @@ describeWebGPU('plastic kernels without subgroups (the row sums stored per Chunk
   kernelCallTests(() => plain as PlasticBackend, cpuBackend as PlasticBackend);
 });
 
-describeWebGPU('plastic kernels on a device with fewer storage buffers per stage', (backend) => {
+describeWebGPU('plastic kernels on a device with fewer storage buffers per stage', (backend, cpuBackend) => {
+  test("with WebGPU's default 8 the modulator's backward takes two passes instead of one, to the same gradients", async () => {
+    const small = (await createWebGPUBackend({ limits: 'default' }))!;
+    try {
+      // 70 rows: more than a workgroup; both outputs carry a gradient.
+      const grads = async (device: Backend) => {
+        setBackend(device);
+        const t = (shape: number[], f: number) => tensor(Array.from({ length: shape[0] * (shape[1] ?? 1) }, (_, i) => Math.sin(f * (i + 1))), shape, { requiresGrad: true });
+        const inputs = [t([70, 9], 1), t([1, 9], 2), t([1], 3), t([5, 1], 4), t([5], 5)];
+        const [h, w, b, fw, fb] = inputs;
+        const { m, eta } = modulator(h, w, b, { weight: fw, bias: fb });
+        const loss = add(sum(mul(m, m)), sum(mul(eta!, eta!)));
+        loss.backward();
+        const out = await Promise.all(inputs.map((x) => x.grad!.data()));
+        dispose([loss, m, eta!, ...inputs]);
+        return out;
+      };
+      const want = await grads(cpuBackend);
+      for (const device of [backend, small]) (await grads(device)).forEach((g, k) => assertClose(`${device === small ? 'two passes' : 'one pass'}: input ${k}`, g, want[k], GRAD_TOL));
+    } finally {
+      setBackend(backend);
+      small.destroy();
+    }
+  });
+
   test('PLASTIC_STORAGE_BUFFERS is the most storage buffers a plastic kernel binds', () => {
     const counts = [false, true].flatMap((sg) => Object.values(plasticSources(sg))).map((s) => (typeof s === 'string' ? s : s.files.map((f) => f.text).join('\n')).match(/var<storage,/g)!.length);
     expect(Math.max(...counts)).toBe(PLASTIC_STORAGE_BUFFERS);

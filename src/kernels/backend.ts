@@ -255,8 +255,8 @@ export interface Backend extends PlasticKernels {
   ): { dgates: Buf; dg: Buf | null; dcPrev: Buf };
 
   /**
-   * The neuromodulator of the plastic networks (modulator.wgsl): a Linear to one unit with its tanh,
-   * and optionally its fan-out (the authors' h2DA or h2mod, and modfanout; PAPER.md §1.6, §2.3):
+   * The neuromodulator of the plastic networks (modulator*.wgsl): a Linear to one unit with its
+   * tanh, and optionally its fan-out (the authors' h2DA or h2mod, and modfanout; PAPER.md §1.6, §2.3):
    *   m[r] = tanh(Σ_j h[r, j]·w[j] + b[0]),   eta[r, q] = m[r]·fw[q] + fb[q]
    * for h [rows, n], w [n], b [1], and with `fan` fw, fb [k]: m [rows] and eta [rows, k] (null
    * without `fan`).

@@ -196,9 +196,9 @@ const modulatorDef: OpDef<{ n: number; k: number }> = {
 };
 
 /**
- * The neuromodulator of the plastic networks in one kernel each way (two backward), where a Linear
- * to one unit, its tanh and the fan-out Linear took two matmuls forward and seven dispatches
- * backward (PAPER.md §1.6, §2.3: the authors' h2DA or h2mod, and modfanout):
+ * The neuromodulator of the plastic networks in one kernel each way (two backward on a device that
+ * binds only 8 storage buffers), where a Linear to one unit, its tanh and the fan-out Linear took
+ * two matmuls forward and seven dispatches backward (PAPER.md §1.6, §2.3: the authors' h2DA or h2mod, and modfanout):
  *   m = tanh(h·wᵀ + b) [R, 1],   eta = m·fwᵀ + fb [R, K]
  * for h [R, N] and the parameters as nn.Linear keeps them: w [1, N], b [1], and for the fan-out
  * fw [K, 1], fb [K]. eta is null without the fan-out.
