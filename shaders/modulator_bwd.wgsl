@@ -1,16 +1,13 @@
-// modulator_bwd.wgsl: the backward of modulator.wgsl in one workgroup and one dispatch:
-//   rows:    dm_r = dm[r] + Σ_q deta[r, q]·fw[q];   dpre[r] = dm_r·(1 − m[r]²);   dh[r, j] = dpre[r]·w[j]
-//   columns: dw[j] = Σ_r dpre[r]·h[r, j];   db = Σ_r dpre[r];   dfw[q] = Σ_r deta[r, q]·m[r];
-//            dfb[q] = Σ_r deta[r, q]
-// The column sums need every row's dpre, so the rows come first and a barrier separates the two:
+// modulator_bwd.wgsl: the backward of modulator.wgsl in one workgroup and one dispatch: every row
+// (modulator_row_grad.wgsl), then every output column (modulator_col_grad.wgsl). The column sums
+// need every row's dpre, so the rows come first and a barrier separates the two:
 // one workgroup holds the whole op. These are small (rows = a batch, n and k a hidden size), and a
 // dispatch costs tens of µs on lavapipe, more than the work.
 // Shapes: modulator_common.wgsl; dpre [rows] is scratch. Bindings: group 0: 0 h, 1 w, 2 fw, 3 m,
 // 4 dm, 5 deta (read; fw is a placeholder without has_fan, deta without has_deta, dm without
 // has_dm); 6 dpre, 7 dh, 8 dw, 9 db, 10 dfw, 11 dfb (read_write; dfw and dfb placeholders without
 // has_fan). Group 1: 0 p.
-// Grid: one workgroup; thread l takes rows l, l + WG, ..., then output columns l, l + WG, ...:
-// t < n is dw[t], t = n is db, n < t ≤ n + k is q = t − n − 1 of dfw and dfb.
+// Grid: one workgroup; thread l takes rows l, l + WG, ..., then output columns l, l + WG, ....
 
 @group(0) @binding(0) var<storage, read> h: array<f32>;
 @group(0) @binding(1) var<storage, read> w: array<f32>;
@@ -28,51 +25,11 @@
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) lid: u32) {
   for (var r = lid; r < p.rows; r += WG) {
-    var g = 0.0;
-    if (p.has_deta == 1u) {
-      for (var q = 0u; q < p.k; q++) {
-        g += deta[r * p.k + q] * fw[q];
-      }
-    }
-    if (p.has_dm == 1u) {
-      g += dm[r];
-    }
-    let mr = m[r];
-    let dp = g * (1.0 - mr * mr);
-    dpre[r] = dp;
-    for (var j = 0u; j < p.n; j++) {
-      dh[r * p.n + j] = dp * w[j];
-    }
+    row_grad(r);
   }
   storageBarrier(); // every dpre written above is visible to the whole workgroup below
   workgroupBarrier();
-  let columns = p.n + 1u + select(0u, p.k, p.has_fan == 1u);
-  for (var t = lid; t < columns; t += WG) {
-    if (t < p.n) {
-      var s = 0.0;
-      for (var r = 0u; r < p.rows; r++) {
-        s += dpre[r] * h[r * p.n + t];
-      }
-      dw[t] = s;
-    } else if (t == p.n) {
-      var s = 0.0;
-      for (var r = 0u; r < p.rows; r++) {
-        s += dpre[r];
-      }
-      db[0] = s;
-    } else {
-      let q = t - p.n - 1u;
-      var sw = 0.0;
-      var sb = 0.0;
-      if (p.has_deta == 1u) {
-        for (var r = 0u; r < p.rows; r++) {
-          let d = deta[r * p.k + q];
-          sw += d * m[r];
-          sb += d;
-        }
-      }
-      dfw[q] = sw;
-      dfb[q] = sb;
-    }
+  for (var t = lid; t < columns(); t += WG) {
+    column_grad(t);
   }
 }

@@ -1,5 +1,5 @@
 // modulator_common.wgsl: the parameters of the modulator kernels (Backend.modulator), appended to
-// modulator.wgsl, modulator_bwd.wgsl, modulator_bwd_rows.wgsl and modulator_bwd_cols.wgsl.
+// modulator.wgsl and the backward kernels (modulator_bwd*.wgsl).
 // Shapes: h [rows, n]; w [n]; b [1]; fw, fb [k]; m, dm, dpre [rows]; eta, deta [rows, k].
 
 struct Params {

@@ -55,7 +55,9 @@ import modulator from '../../../shaders/modulator.wgsl';
 import modulator_bwd from '../../../shaders/modulator_bwd.wgsl';
 import modulator_bwd_cols from '../../../shaders/modulator_bwd_cols.wgsl';
 import modulator_bwd_rows from '../../../shaders/modulator_bwd_rows.wgsl';
+import modulatorColGrad from '../../../shaders/modulator_col_grad.wgsl';
 import modulatorCommon from '../../../shaders/modulator_common.wgsl';
+import modulatorRowGrad from '../../../shaders/modulator_row_grad.wgsl';
 import lstmCommon from '../../../shaders/lstm_common.wgsl';
 import matmul from '../../../shaders/matmul.wgsl';
 import matmul_vec4 from '../../../shaders/matmul_vec4.wgsl';
@@ -104,8 +106,8 @@ const SOURCES = {
   matmul,
   matmul_vec4,
   modulator: withFiles(['modulator', modulator], ['modulator_common', modulatorCommon]),
-  modulator_bwd_cols: withFiles(['modulator_bwd_cols', modulator_bwd_cols], ['modulator_common', modulatorCommon]),
-  modulator_bwd_rows: withFiles(['modulator_bwd_rows', modulator_bwd_rows], ['modulator_common', modulatorCommon]),
+  modulator_bwd_cols: withFiles(['modulator_bwd_cols', modulator_bwd_cols], ['modulator_col_grad', modulatorColGrad], ['modulator_common', modulatorCommon]),
+  modulator_bwd_rows: withFiles(['modulator_bwd_rows', modulator_bwd_rows], ['modulator_row_grad', modulatorRowGrad], ['modulator_common', modulatorCommon]),
   pad_crop,
   reduce: withFiles(['reduce', reduce], ['chunk_f32', chunkF32]),
   reduce_vec4: withFiles(['reduce', reduce], ['chunk_vec4', chunkVec4]),
@@ -118,7 +120,12 @@ const SOURCES = {
 };
 /** Kernels that bind more than WebGPU's default 8 storage buffers (at most PLASTIC_STORAGE_BUFFERS). */
 const WIDE_SOURCES = {
-  modulator_bwd: withFiles(['modulator_bwd', modulator_bwd], ['modulator_common', modulatorCommon]),
+  modulator_bwd: withFiles(
+    ['modulator_bwd', modulator_bwd],
+    ['modulator_row_grad', modulatorRowGrad],
+    ['modulator_col_grad', modulatorColGrad],
+    ['modulator_common', modulatorCommon],
+  ),
 };
 type KernelName = keyof typeof SOURCES | keyof typeof WIDE_SOURCES | PlasticKernelName;
 const REDUCE_OPS: readonly ReduceOp[] = ['sum', 'max'];
