@@ -6,12 +6,9 @@
 @group(0) @binding(14) var<storage, read_write> row_part: array<f32>;
 
 fn store_shares(row: u32, cg: u32, lane: u32, s: vec4<f32>) {
-  let c = cg * WGC + lane;
-  if (c < p.nc) {
-    let slot = (row * p.nc + c) * p.ns;
-    row_part[slot] = s.x;
-    if (p.ns == 2u) {
-      row_part[slot + 1u] = s.w;
-    }
+  let slot = ((row * p.col_groups + cg) * WGC + lane) * p.ns;
+  row_part[slot] = s.x;
+  if (p.ns == 2u) {
+    row_part[slot + 1u] = s.w;
   }
 }

@@ -1,6 +1,6 @@
 // plastic_step_bwd.wgsl: the backward of plastic_step.wgsl: the one pass over the traces. It reads
 // H, dH' (and E, dE') once, writes dH (and dE) once, finishes dx and dpre, and leaves the row sums
-// as per-Chunk shares for plastic_step_bwd_finish.wgsl and dalpha as per-block partials for the
+// as per-lane shares for plastic_step_bwd_finish.wgsl and dalpha as per-block partials for the
 // backend's reduce.
 // Math, with the row coefficients (dz, m, m·post_i, a), (k, α_i, η, post_i) of
 // plastic_step_bwd_prep.wgsl and the update of plastic_common.wgsl recomputed from H (and E):
@@ -9,34 +9,37 @@
 //   retroactive: dE = gd·m + (1 − η)·dE' and u = dE';  otherwise u = gd
 //   dx[b, j]   = Σ_i (w[i, j] + α[i, j]·H')·dz_i;   dpre[b, j] = Σ_i u·k_i
 //   row sums over j of (S1, S2, S3, S4) = (u·pre_j, s2, dE'·E, H'·x_j), s2 = gd·E if retroactive,
-//   else G·H: store_shares (plastic_shares_*.wgsl) stores each lane's shares in row_part, ns
-//   floats per (row, Chunk), or with subgroups their sum over the lanes, a vec4 per (row, column
-//   group)
+//   else G·H: each lane adds up its CPL Chunks' shares, and store_shares (plastic_shares_*.wgsl)
+//   stores them in row_part, ns floats per (row, lane), or with subgroups their sum over the lanes,
+//   a vec4 per (row, column group)
 //   dalpha_part[eb, i, j] = Σ_{b in episode block eb} dz_i·H'·x_j       (full alpha only)
 // (dw = Σ_b dz_i·x_j needs no trace: the host takes it as a matmul.)
-// Why this tiling: lanes are columns. Each lane walks every row of its EB episodes, so the column
-// sums dx and dpre stay in its registers, and neighbouring lanes read neighbouring Chunks of a row.
+// Why this tiling: lanes are columns. Each lane walks every row of its EB episodes for its CPL
+// Chunk columns, so the column sums dx and dpre stay in its registers, and neighbouring lanes read
+// neighbouring Chunks of a row.
 // A tiling that gave each lane a block of rows ran 4x slower than the bytes it moved on lavapipe
 // (each 8-lane SIMD group streamed ~800 rows at once). The row sums cross lanes, and WGSL has no
 // float atomics: adding the shares in workgroup memory needs barriers, which made this kernel 1.7x
 // slower on lavapipe, so they go to memory for the finish pass (added across the lanes by
 // subgroupAdd first, where the device has subgroups).
 // Shapes (row-major, f32): traces [B, N, N]; pre, x [B, N]; w, alpha [N, N]; coef [B·N, 2] vec4;
-// dx, dpre [B, N]; row_part [B, N, nc, ns] or [B, N, col_groups, 4]; dalpha_part [episode_blocks, N, N].
+// dx, dpre [B, N]; row_part [B, N, col_groups·WGC, ns] or [B, N, col_groups, 4] (subgroups);
+// dalpha_part [episode_blocks, N, N].
 // Indices into Chunk arrays count Chunks (nc = N / CW per row).
 // Bindings: group 0: 0 hebb, 1 elig, 2 dhebb (dH'), 3 delig (dE'), 4 pre, 5 x, 6 w, 7 alpha,
 // 8 coef (read); 9 dhebb_out, 10 delig_out, 11 dx, 12 dpre, 13 dalpha_part, 14 row_part
 // (read_write). elig, delig, delig_out are placeholders unless retroactive; dhebb and delig are
 // never read without has_dhebb, has_delig; alpha and dalpha_part need alpha_full. Group 1: 0 p.
-// Grid: workgroup (eb, cg) holds episodes eb·EB.. and the WGC Chunk columns cg·WGC..; lane = column.
-// episode_blocks·col_groups workgroups, 2-D grid.
+// Grid: workgroup (eb, cg) holds episodes eb·EB.. and WGC·CPL Chunk columns: lane l has columns
+// (cg·CPL + q)·WGC + l for q < CPL. episode_blocks·col_groups workgroups, 2-D grid.
 
 // The rule (plastic_common.wgsl): a specialisation constant, so the compiler folds its branches.
 override RULE: u32 = HEBBIAN;
-const EB: u32 = 4u; // episodes per workgroup: EPISODES_PER_GROUP in plastic.ts
+// EB (episodes per workgroup) and CPL (Chunk columns per lane) come per rule from plastic.ts
+// (BWD_TILING, where the why is), as consts: they size the arrays below.
 // Lanes (Chunk columns) per workgroup: BWD_LANES in plastic.ts. One 8-wide SIMD group on lavapipe,
 // which runs each workgroup as one task of its threads: the grid has a workgroup per column group
-// and 4 episodes, and with a row per workgroup (64 lanes) B = 20, N = 196 made 5 tasks for 2
+// and EB episodes, and with a row per workgroup (64 lanes, 4 episodes) B = 20, N = 196 made 5 tasks for 2
 // threads. 8 lanes took 0.87x the time of the whole backward there (retroactive; hebbian 0.88x),
 // 0.90-0.99x at B = 1 to 128 and N = 100 to 500, 0.99-1.0x at B = 30, N = 200 (bench/plastic_time.ts
 // geometry, the two alternated 30 times in one process). A GPU, with its many cores, also wants
@@ -47,10 +50,10 @@ struct Params {
   batch: u32,
   n: u32,
   nc: u32,
-  col_groups: u32, // ceil(nc / WGC)
+  col_groups: u32, // ceil(nc / (WGC·CPL))
   episode_blocks: u32, // ceil(B / EB)
   alpha_full: u32,
-  ns: u32, // floats per (row, Chunk) in row_part: 4, or for hebbian 1 (full alpha) or 2
+  ns: u32, // floats per (row, lane) in row_part: 4, or for hebbian 1 (full alpha) or 2
   has_dhebb: u32,
   has_delig: u32,
   soft_k: f32, // the soft clip's 1/c, else 0
@@ -84,60 +87,74 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     return; // the 2-D grid's spare workgroups (uniform: a per-lane return made this kernel slower)
   }
   let retro = RULE == RETROACTIVE;
-  let c = cg * WGC + lane; // this lane's column (in Chunks)
-  let column = c < p.nc;
+  // This lane's columns (in Chunks): CPL of them, WGC apart, so neighbouring lanes read
+  // neighbouring Chunks.
+  var cols = array<u32, CPL>();
+  var has = array<bool, CPL>();
+  for (var q = 0u; q < CPL; q++) {
+    cols[q] = (cg * CPL + q) * WGC + lane;
+    has[q] = cols[q] < p.nc;
+  }
 
-  // Per episode: pre and x at this column, and the column sums. Loops run to the constant EB (and
-  // skip episodes past B) so that they unroll and these arrays live in registers.
-  var pre_c = array<Chunk, EB>();
-  var x_c = array<Chunk, EB>();
-  var dx_acc = array<Chunk, EB>();
-  var dpre_acc = array<Chunk, EB>();
+  // Per (episode, column): pre and x, and the column sums. Loops run to the constants EB and CPL
+  // (and skip episodes past B) so that they unroll and these arrays live in registers.
+  var pre_c = array<Chunk, EB * CPL>();
+  var x_c = array<Chunk, EB * CPL>();
+  var dx_acc = array<Chunk, EB * CPL>();
+  var dpre_acc = array<Chunk, EB * CPL>();
   for (var e = 0u; e < EB; e++) {
     let b = eb * EB + e;
-    if (column && b < p.batch) {
-      pre_c[e] = pre[b * p.nc + c];
-      x_c[e] = x[b * p.nc + c];
+    for (var q = 0u; q < CPL; q++) {
+      if (has[q] && b < p.batch) {
+        pre_c[e * CPL + q] = pre[b * p.nc + cols[q]];
+        x_c[e * CPL + q] = x[b * p.nc + cols[q]];
+      }
     }
   }
 
   for (var i = 0u; i < p.n; i++) {
-    // w and α of this connection, loaded once for all EB episodes.
-    var w_ic = Chunk(0.0);
-    var alpha_ic = Chunk(0.0);
-    if (column) {
-      w_ic = w[i * p.nc + c];
-      if (p.alpha_full == 1u) {
-        alpha_ic = alpha[i * p.nc + c];
+    // w and α of these connections, loaded once for all EB episodes.
+    var w_ic = array<Chunk, CPL>();
+    var alpha_ic = array<Chunk, CPL>();
+    var dalpha_acc = array<Chunk, CPL>();
+    for (var q = 0u; q < CPL; q++) {
+      if (has[q]) {
+        w_ic[q] = w[i * p.nc + cols[q]];
+        if (p.alpha_full == 1u) {
+          alpha_ic[q] = alpha[i * p.nc + cols[q]];
+        }
       }
     }
-    var dalpha_acc = Chunk(0.0);
     for (var e = 0u; e < EB; e++) {
       let b = eb * EB + e;
       if (b >= p.batch) {
         continue; // uniform: store_shares may need every lane
       }
       let row = b * p.n + i;
+      let c0 = coef[2u * row]; // (dz, m, m·post_i, a): the same for every lane
+      let c1 = coef[2u * row + 1u]; // (k, α_i, η, post_i)
+      let dz = c0.x;
+      let m = c0.y;
       var shares = vec4<f32>(0.0);
-      if (column) {
-        let c0 = coef[2u * row]; // (dz, m, m·post_i, a): the same for every lane
-        let c1 = coef[2u * row + 1u]; // (k, α_i, η, post_i)
-        let dz = c0.x;
-        let m = c0.y;
-        let k = row * p.nc + c;
+      for (var q = 0u; q < CPL; q++) {
+        if (!has[q]) {
+          continue;
+        }
+        let a = e * CPL + q;
+        let k = row * p.nc + cols[q];
         var alpha_ij = Chunk(c1.y);
         if (p.alpha_full == 1u) {
-          alpha_ij = alpha_ic;
+          alpha_ij = alpha_ic[q];
         }
         let h_old = hebb[k];
         var e_old = Chunk(0.0);
-        var d = c0.z * pre_c[e];
+        var d = c0.z * pre_c[a];
         if (retro) {
           e_old = elig[k];
           d = m * e_old;
         }
         let upd = trace_update(h_old, d, c0.w, p.soft_k, p.clip);
-        var g = alpha_ij * (dz * x_c[e]);
+        var g = alpha_ij * (dz * x_c[a]);
         if (p.has_dhebb == 1u) {
           g += dhebb[k];
         }
@@ -154,23 +171,27 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
           u = de;
           s2 = gd * e_old;
         }
-        shares = vec4<f32>(hsum(u * pre_c[e]), hsum(s2), hsum(de * e_old), hsum(upd.h * x_c[e]));
-        dx_acc[e] += (w_ic + alpha_ij * upd.h) * dz;
-        dpre_acc[e] += u * c1.x;
-        dalpha_acc += dz * upd.h * x_c[e];
+        shares += vec4<f32>(hsum(u * pre_c[a]), hsum(s2), hsum(de * e_old), hsum(upd.h * x_c[a]));
+        dx_acc[a] += (w_ic[q] + alpha_ij * upd.h) * dz;
+        dpre_acc[a] += u * c1.x;
+        dalpha_acc[q] += dz * upd.h * x_c[a];
       }
       store_shares(row, cg, lane, shares);
     }
-    if (column && p.alpha_full == 1u) {
-      dalpha_part[(eb * p.n + i) * p.nc + c] = dalpha_acc;
+    for (var q = 0u; q < CPL; q++) {
+      if (has[q] && p.alpha_full == 1u) {
+        dalpha_part[(eb * p.n + i) * p.nc + cols[q]] = dalpha_acc[q];
+      }
     }
   }
 
   for (var e = 0u; e < EB; e++) {
     let b = eb * EB + e;
-    if (column && b < p.batch) {
-      dx[b * p.nc + c] = dx_acc[e];
-      dpre[b * p.nc + c] = dpre_acc[e];
+    for (var q = 0u; q < CPL; q++) {
+      if (has[q] && b < p.batch) {
+        dx[b * p.nc + cols[q]] = dx_acc[e * CPL + q];
+        dpre[b * p.nc + cols[q]] = dpre_acc[e * CPL + q];
+      }
     }
   }
 }

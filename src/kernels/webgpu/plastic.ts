@@ -7,10 +7,10 @@
  * Backward, `plasticStepBackward`:
  *   1. plastic_step_bwd_prep    per-row coefficients (dz, m, ...) and ddrive             [B, N]
  *   2. plastic_step_bwd         the one pass over the traces: reads H, dH' (E, dE'), writes dH (dE),
- *                               dx and dpre, each lane's shares of the row sums [B·N, nc, ns] (with
- *                               subgroups, their sums over each workgroup's 8 lanes [B·N, ⌈nc/8⌉, 4]) and
- *                               dalpha partials [B/EB, N, N] (a lane per column, EB episodes per
- *                               workgroup)
+ *                               dx and dpre, each lane's shares of the row sums [B·N, lanes, ns]
+ *                               (with subgroups, their sums over each workgroup's 8 lanes
+ *                               [B·N, column groups, 4]) and dalpha partials [B/EB, N, N] (a lane
+ *                               per CPL columns, EB episodes per workgroup)
  *   3. plastic_step_bwd_finish  dpost; dmod, deta, dalpha per row, or summed over each
  *                               episode (a workgroup per episode)                   [B, N] or [B]
  *   4. dw = ddriveᵀ·x as a matmul, and the backend's reduce: dalpha partials to dalpha; the
@@ -57,6 +57,21 @@ const BWD_LANES = 8;
 type BwdKernel = `plastic_step_bwd${'' | '_f32'}_${PlasticRule}`;
 
 /**
+ * The backward's tiling by rule: episodes per workgroup and Chunk columns per lane (EB and CPL of
+ * plastic_step_bwd.wgsl). The retroactive rule, with two traces, ran 0.90-0.92x the time with 2
+ * episodes of 2 columns instead of 4 episodes of 1 (B = 1 to 128, N = 100 to 200; 1.035x at B =
+ * 30, N = 500), and 1.04x with 1 episode of 2 or 4 columns, 1.37-1.47x with 4 of 2 or 2 of 4 (out
+ * of registers). Hebbian ran 1.05x slower with 2 of 2, and 1.07x with 2 of 1. The whole
+ * plasticStepBackward timed, bench/plastic_time.ts builds alternated 3-4 times.
+ */
+const BWD_TILING: Record<PlasticRule, { episodes: number; chunks: number }> = {
+  hebbian: { episodes: 4, chunks: 1 },
+  decay: { episodes: 4, chunks: 1 },
+  oja: { episodes: 4, chunks: 1 },
+  retroactive: { episodes: 2, chunks: 2 },
+};
+
+/**
  * plastic_step_bwd.wgsl specialised by its override constant, the rule (a branch on the rule in the
  * uniforms made the B=30, N=200 retroactive backward about 1.2x slower on lavapipe). With subgroups
  * the row-sum shares are summed across the lanes (plastic_shares_subgroup.wgsl); without, hebbian
@@ -71,7 +86,9 @@ const backwardSources = (subgroups: boolean): Record<string, KernelSource> =>
           : rule === 'hebbian'
             ? ['plastic_shares_f32', plasticSharesF32]
             : ['plastic_shares_vec4', plasticSharesVec4];
-        const source = { ...withChunk(['plastic_step_bwd', plasticStepBwd], chunk, shares), constants: { RULE: code } };
+        const { episodes, chunks } = BWD_TILING[rule];
+        const tiling: [string, string] = ['plastic_bwd_tiling', `const EB: u32 = ${episodes}u;\nconst CPL: u32 = ${chunks}u;\n`];
+        const source = { ...withChunk(['plastic_step_bwd', plasticStepBwd], chunk, shares, tiling), constants: { RULE: code } };
         return [`plastic_step_bwd${variant}_${rule}`, subgroups ? { ...source, enable: ['subgroups'] } : source];
       }),
     ),
@@ -120,8 +137,6 @@ export interface PlasticRecorder {
 
 /** Threads per workgroup: WG in common.wgsl. */
 const WG = 64;
-/** Episodes of one workgroup of plastic_step_bwd.wgsl (its EB). */
-const EPISODES_PER_GROUP = 4;
 /** Episodes of one thread of plastic_step.wgsl (its EB). */
 const EPISODES_PER_THREAD = 2;
 /** The clip bound that means "unbounded": finite, so that the clamp and its bound test stay plain arithmetic. */
@@ -251,16 +266,17 @@ export class WebGPUPlastic implements PlasticKernels {
       .u32(batch, n, l.rule, dhIn ? 1 : 0, l.alphaStride, l.modB, l.modI);
 
     // 2. the pass over the traces
-    const colGroups = Math.ceil(l.nc / BWD_LANES);
-    const episodeBlocks = Math.ceil(batch / EPISODES_PER_GROUP);
+    const tiling = BWD_TILING[g.rule];
+    const colGroups = Math.ceil(l.nc / (BWD_LANES * tiling.chunks));
+    const episodeBlocks = Math.ceil(batch / tiling.episodes);
     const dHebb = out(rows * n);
     const dElig = l.retro ? out(rows * n) : null;
     const dx = out(rows);
     const dpre = out(rows);
     // Shares of the row sums per row (plastic_shares_*.wgsl): one per column group with subgroups,
-    // else one per Chunk; and floats per share: 4, or for hebbian without subgroups S1 (and S4
+    // else one per lane; and floats per share: 4, or for hebbian without subgroups S1 (and S4
     // unless alpha is full).
-    const shares = this.#rec.subgroups ? colGroups : l.nc;
+    const shares = this.#rec.subgroups ? colGroups : colGroups * BWD_LANES;
     const ns = this.#rec.subgroups || g.rule !== 'hebbian' ? 4 : l.alphaFull ? 1 : 2;
     const rowPart = temp(rows * shares * ns);
     const dalphaPart = l.alphaFull ? out(episodeBlocks * n * n) : temp(1);
