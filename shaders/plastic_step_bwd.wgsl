@@ -37,13 +37,13 @@
 override RULE: u32 = HEBBIAN;
 // EB (episodes per workgroup) and CPL (Chunk columns per lane) come per rule from plastic.ts
 // (BWD_TILING, where the why is), as consts: they size the arrays below.
-// Lanes (Chunk columns) per workgroup: BWD_LANES in plastic.ts. One 8-wide SIMD group on lavapipe,
-// which runs each workgroup as one task of its threads: the grid has a workgroup per column group
-// and EB episodes, and with a row per workgroup (64 lanes, 4 episodes) B = 20, N = 196 made 5 tasks for 2
+// Lanes per workgroup: BWD_LANES in plastic.ts. One 8-wide SIMD group on lavapipe, which runs
+// each workgroup as one task of its threads: the grid has a workgroup per column group and EB
+// episodes, and with a row per workgroup (64 lanes, 4 episodes) B = 20, N = 196 made 5 tasks for 2
 // threads. 8 lanes took 0.87x the time of the whole backward there (retroactive; hebbian 0.88x),
-// 0.90-0.99x at B = 1 to 128 and N = 100 to 500, 0.99-1.0x at B = 30, N = 200 (bench/plastic_time.ts
-// geometry, the two alternated 30 times in one process). A GPU, with its many cores, also wants
-// more workgroups than rows of 64.
+// 0.90-0.99x at B = 1 to 128 and N = 100 to 500, 0.99-1.0x at B = 30, N = 200
+// (bench/plastic_time.ts geometry, the two alternated 30 times in one process). A GPU, with its
+// many cores, also wants more workgroups than rows of 64.
 const WGC: u32 = 8u;
 
 struct Params {
