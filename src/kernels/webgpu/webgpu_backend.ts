@@ -34,7 +34,7 @@ import {
 import { BindGroupCache } from './bind_groups.js';
 import { BufferPool, DEFAULT_POOL_LIMITS, sizeClass, type PoolLimits } from './buffer_pool.js';
 import { GpuDevice, type DeviceOptions } from './device.js';
-import { compileKernels, paramsLayout, wgslFiles, type Kernel, type KernelSource } from './pipelines.js';
+import { compileKernels, paramsLayout, storageBufferCount, wgslFiles, type Kernel, type KernelSource } from './pipelines.js';
 import { PLASTIC_STORAGE_BUFFERS, plasticSources, WebGPUPlastic, type PlasticKernelName } from './plastic.js';
 import { KernelProfiler, type KernelTime } from './profiler.js';
 import { checkBroadcast, checkCount, checkIndices, checkShape, checkView, groupRows, mergeDims } from './prepare.js';
@@ -118,7 +118,7 @@ const SOURCES = {
   ...UNARY_KERNELS,
   ...BINARY_KERNELS,
 };
-/** Kernels that bind more than WebGPU's default 8 storage buffers (at most PLASTIC_STORAGE_BUFFERS). */
+/** Kernels that bind more than WebGPU's default 8 storage buffers, compiled where the device binds them all. */
 const WIDE_SOURCES = {
   modulator_bwd: withFiles(
     ['modulator_bwd', modulator_bwd],
@@ -170,11 +170,13 @@ export async function createWebGPUBackend(opts: WebGPUBackendOptions = {}): Prom
   if (!gpu) return null;
   try {
     const params = paramsLayout(gpu.device);
-    // The plastic kernels bind more storage buffers than WebGPU's default 8 (browsers offer 8-16):
-    // without them the models run the reference composition (Backend.fusedPlastic), and the
-    // modulator's backward its two passes of 8 or fewer.
-    const wide = gpu.limits.maxStorageBuffersPerShaderStage >= PLASTIC_STORAGE_BUFFERS;
-    const kernels: Map<KernelName, Kernel> = await compileKernels(gpu.device, wide ? { ...SOURCES, ...WIDE_SOURCES, ...plasticSources(gpu.subgroups) } : SOURCES, params);
+    // Some kernels bind more storage buffers than WebGPU's default 8 (browsers offer 8-16): without
+    // the plastic ones the models run the reference composition (Backend.fusedPlastic), without
+    // modulator_bwd the modulator's backward takes its two passes of 8 or fewer.
+    const limit = gpu.limits.maxStorageBuffersPerShaderStage;
+    const wide = limit >= Math.max(...Object.values<KernelSource>(WIDE_SOURCES).map(storageBufferCount)) ? WIDE_SOURCES : {};
+    const plastic = limit >= PLASTIC_STORAGE_BUFFERS ? plasticSources(gpu.subgroups) : {};
+    const kernels: Map<KernelName, Kernel> = await compileKernels(gpu.device, { ...SOURCES, ...wide, ...plastic }, params);
     return new WebGPUBackend(gpu, kernels, params, opts);
   } catch (error) {
     gpu.destroy();
