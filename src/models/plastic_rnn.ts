@@ -145,8 +145,8 @@ export class PlasticRNN extends Module {
   /** M = tanh(W_DA·h + b_DA) and its fan-out, if any: the fused modulator op, or the two Linears of the reference composition. */
   #modulator(h: Tensor): { m: Tensor | null; eta: Tensor | null } {
     if (!this.h2DA) return { m: null, eta: null };
-    const fan = this.modfanout && { weight: this.modfanout.weight, bias: this.modfanout.bias! };
-    if (this.opts.kernel !== 'reference') return modulator(h, this.h2DA.weight, this.h2DA.bias!, fan ?? undefined);
+    const fan = this.modfanout ? { weight: this.modfanout.weight, bias: this.modfanout.bias! } : undefined;
+    if (this.opts.kernel !== 'reference') return modulator(h, this.h2DA.weight, this.h2DA.bias!, fan);
     const m = this.h2DA.forward(h, { activation: 'tanh' });
     return { m, eta: this.modfanout?.forward(m) ?? null };
   }
