@@ -643,6 +643,9 @@ addCase(
 );
 addCase('permute rank 6', [[2, 3, 2, 3, 2, 3]], ([x]) => bp.permute(x, [5, 3, 1, 0, 2, 4]), ([x]) => permuteJs(x, [5, 3, 1, 0, 2, 4]));
 addCase('sum rank 6, axes [1,3,5]', [[2, 3, 2, 3, 2, 3]], ([x]) => bp.sum(x, [1, 3, 5]), ([x]) => reduceJs(x, 'sum', [1, 3, 5], false));
+addCase('sum rank 4, neighbouring axes [1,2] (one reduction)', [[2, 3, 5, 2]], ([x]) => bp.sum(x, [1, 2]), ([x]) => reduceJs(x, 'sum', [1, 2], false));
+addCase('sum [3,1,4,5], axes [0,1,2] keepDims', [[3, 1, 4, 5]], ([x]) => bp.sum(x, [0, 1, 2], true), ([x]) => reduceJs(x, 'sum', [0, 1, 2], true));
+addCase('max [3,4,5], axes [1,2] keepDims', [[3, 4, 5]], ([x]) => bp.max(x, [1, 2], true), ([x]) => reduceJs(x, 'max', [1, 2], true));
 addCase('max rank 6, axes [0,2,4]', [[2, 3, 2, 3, 2, 3]], ([x]) => bp.max(x, [0, 2, 4], true), ([x]) => reduceJs(x, 'max', [0, 2, 4], true));
 
 // ---------------------------------------------------------------- empty tensors
@@ -893,6 +896,25 @@ function edgeCases(backend: Backend, tol: Tolerance, gradTol: Tolerance): void {
 
 describe('ops: edge cases with known answers [cpu f64]', () => {
   edgeCases(cpu64, { atol: 1e-12, rtol: 1e-12 }, { atol: 1e-12, rtol: 1e-12 });
+
+  test('a reduction over neighbouring axes is one reduce (axes apart: one per run of them)', () => {
+    bp.setBackend(cpu64);
+    const calls: [number, number, number][] = [];
+    const reduce = cpu64.reduce.bind(cpu64);
+    cpu64.reduce = (op, x, outer, len, inner) => (calls.push([outer, len, inner]), reduce(op, x, outer, len, inner));
+    try {
+      const x = bp.tensor(Array.from({ length: 60 }, (_, i) => i), [3, 4, 5], { requiresGrad: true });
+      const all = bp.sum(x);
+      all.backward();
+      expect(calls).toEqual([[1, 60, 1]]);
+      calls.length = 0;
+      bp.dispose(bp.sum(x, [0, 2]), bp.max(x, [1, 2]));
+      expect(calls).toEqual([[1, 3, 20], [4, 5, 1], [3, 20, 1]]);
+      bp.dispose(all, x);
+    } finally {
+      cpu64.reduce = reduce;
+    }
+  });
 });
 
 describeWebGPU('ops: edge cases with known answers', (gpu, cpu) => {

@@ -44,10 +44,19 @@ function axesOf(op: string, x: Tensor, axis: number | readonly number[] | undefi
 
 function reduceAll(op: 'sum' | 'max', x: Tensor, axis: number | readonly number[] | undefined, keepDims: boolean): Tensor {
   const axes = axesOf(op, x, axis);
-  let y = x;
-  for (const a of axes) y = x.shape[a] === 1 ? y : runOp(reduceDef, [y], { op, axis: a })[0];
-  if (y === x) y = reshape(x, x.shape);
-  return keepDims ? y : reshape(y, x.shape.filter((_, d) => !axes.includes(d)));
+  // Neighbouring axes are one axis of a reshaped view: a sum over all of a [B, N] tensor is one
+  // reduction (one dispatch forward, one expand backward) instead of one per axis.
+  const merged: number[] = [];
+  const reduced: number[] = [];
+  for (const [d, s] of x.shape.entries()) {
+    const inRun = axes.includes(d) && axes.includes(d - 1);
+    if (inRun) merged[merged.length - 1] *= s;
+    else merged.push(s);
+    if (axes.includes(d) && !inRun) reduced.push(merged.length - 1);
+  }
+  let y = reshape(x, merged);
+  for (const a of reduced) if (merged[a] !== 1) y = runOp(reduceDef, [y], { op, axis: a })[0];
+  return reshape(y, keepDims ? x.shape.map((s, d) => (axes.includes(d) ? 1 : s)) : x.shape.filter((_, d) => !axes.includes(d)));
 }
 
 /** Sum over `axis` (a number, a list, or all when omitted). */
