@@ -908,9 +908,9 @@ describe('ops: edge cases with known answers [cpu f64]', () => {
       all.backward();
       expect(calls).toEqual([[1, 60, 1]]);
       calls.length = 0;
-      bp.dispose(bp.sum(x, [0, 2]), bp.max(x, [1, 2]));
+      bp.dispose([bp.sum(x, [0, 2]), bp.max(x, [1, 2])]);
       expect(calls).toEqual([[1, 3, 20], [4, 5, 1], [3, 20, 1]]);
-      bp.dispose(all, x);
+      bp.dispose([all, x]);
     } finally {
       cpu64.reduce = reduce;
     }
