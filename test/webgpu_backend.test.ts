@@ -50,7 +50,8 @@ describeWebGPU('WebGPUBackend', (backend, cpu) => {
   }
 
   test('fill', async () => {
-    for (const n of [1, 5, 1000, 300_001]) await compare(`fill ${n}`, [], (be) => be.fill(n, -3.25), n);
+    // up to 16 384 elements a queue write, beyond a dispatch (SMALL_FILL)
+    for (const n of [1, 5, 1000, 16_384, 16_385, 300_001]) await compare(`fill ${n}`, [], (be) => be.fill(n, -3.25), n);
   });
 
   test('unary, every op', async () => {

@@ -134,6 +134,12 @@ const REDUCE_OPS: readonly ReduceOp[] = ['sum', 'max'];
 const WG = 64;
 /** vec4s per thread of the element-wise kernels: VEC4S_PER_THREAD in common.wgsl. */
 const VEC4S_PER_THREAD = 4;
+/**
+ * Elements up to which a fill is a queue write instead of a dispatch. On lavapipe every dispatch
+ * waits for the driver's threads to wake (20-100 µs, whatever its size) while a write of a few KB
+ * takes a few µs: a B = 1 episode's zero states and backward seed were 4 of its 72 dispatches.
+ */
+const SMALL_FILL = 16_384;
 /** Dispatches recorded before an automatic submit. */
 const DEFAULT_BATCH_SIZE = 64;
 /** Uniform ring slots; a batch that outgrows them is submitted early. */
@@ -766,6 +772,11 @@ export class WebGPUBackend implements Backend {
   }
 
   #fill(op: string, n: number, value: number): GpuBuf {
+    if (n <= SMALL_FILL) {
+      const out = this.#new(op, n, false);
+      if (n > 0) this.#device.queue.writeBuffer(out.buffer!, 0, new Float32Array(n).fill(value));
+      return out;
+    }
     const out = this.#new(op, n);
     const n4 = Math.ceil(n / 4);
     this.#run('fill', [out.buffer!], Math.ceil(n4 / VEC4S_PER_THREAD)).u32(n4).f32(value);
