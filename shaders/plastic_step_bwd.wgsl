@@ -1,7 +1,7 @@
 // plastic_step_bwd.wgsl: the backward of plastic_step.wgsl: the one pass over the traces. It reads
 // H, dH' (and E, dE') once, writes dH (and dE) once, finishes dx and dpre, and leaves the row sums
-// as per-lane shares for plastic_step_bwd_finish.wgsl and dalpha as per-block partials for the
-// backend's reduce.
+// as per-lane shares for plastic_step_bwd_finish.wgsl and dalpha and dw as per-block partials for
+// the backend's reduce.
 // Math, with the row coefficients (dz, m, m·post_i, a), (k, α_i, η, post_i) of
 // plastic_step_bwd_prep.wgsl and the update of plastic_common.wgsl recomputed from H (and E):
 //   G  = dH' + α[i, j]·dz_i·x_j              (the total gradient of H': the cell reads it)
@@ -12,8 +12,10 @@
 //   else G·H: each lane adds up its CPL Chunks' shares, and store_shares (plastic_shares_*.wgsl)
 //   stores them in row_part, ns floats per (row, lane), or with subgroups their sum over the lanes,
 //   a vec4 per (row, column group)
-//   dalpha_part[eb, i, j] = Σ_{b in episode block eb} dz_i·H'·x_j       (full alpha only)
-// (dw = Σ_b dz_i·x_j needs no trace: the host takes it as a matmul.)
+//   grad_part[eb, 0, i, j] = Σ_{b in episode block eb} dz_i·H'·x_j  (dalpha; full alpha only)
+//   grad_part[eb, last, i, j] = Σ_{b in episode block eb} dz_i·x_j   (dw, if WITH_DW)
+// dw needs no trace, and the host takes it as a matmul where the episodes span several blocks;
+// with one block (WITH_DW, B ≤ EB) it comes from here, a dispatch fewer (plastic.ts says why).
 // Why this tiling: lanes are columns. Each lane walks every row of its EB episodes for its CPL
 // Chunk columns, so the column sums dx and dpre stay in its registers, and neighbouring lanes read
 // neighbouring Chunks of a row.
@@ -24,17 +26,20 @@
 // subgroupAdd first, where the device has subgroups).
 // Shapes (row-major, f32): traces [B, N, N]; pre, x [B, N]; w, alpha [N, N]; coef [B·N, 2] vec4;
 // dx, dpre [B, N]; row_part [B, N, col_groups·WGC, ns] or [B, N, col_groups, 4] (subgroups);
-// dalpha_part [episode_blocks, N, N].
+// grad_part [episode_blocks, parts, N, N], parts = alpha_full + WITH_DW.
 // Indices into Chunk arrays count Chunks (nc = N / CW per row).
 // Bindings: group 0: 0 hebb, 1 elig, 2 dhebb (dH'), 3 delig (dE'), 4 pre, 5 x, 6 w, 7 alpha,
-// 8 coef (read); 9 dhebb_out, 10 delig_out, 11 dx, 12 dpre, 13 dalpha_part, 14 row_part
+// 8 coef (read); 9 dhebb_out, 10 delig_out, 11 dx, 12 dpre, 13 grad_part, 14 row_part
 // (read_write). elig, delig, delig_out are placeholders unless retroactive; dhebb and delig are
-// never read without has_dhebb, has_delig; alpha and dalpha_part need alpha_full. Group 1: 0 p.
+// never read without has_dhebb, has_delig; alpha needs alpha_full. Group 1: 0 p.
 // Grid: workgroup (eb, cg) holds episodes eb·EB.. and WGC·CPL Chunk columns: lane l has columns
 // (cg·CPL + q)·WGC + l for q < CPL. episode_blocks·col_groups workgroups, 2-D grid.
 
 // The rule (plastic_common.wgsl): a specialisation constant, so the compiler folds its branches.
 override RULE: u32 = HEBBIAN;
+// 1: also sum dw into grad_part. A constant too: as a uniform, its accumulator's registers made
+// the retroactive backward at B = 30, N = 200 1.03-1.06x slower where it was off.
+override WITH_DW: u32 = 0u;
 // EB (episodes per workgroup) and CPL (Chunk columns per lane) come per rule from plastic.ts
 // (BWD_TILING, where the why is), as consts: they size the arrays below.
 // Lanes per workgroup: BWD_LANES in plastic.ts. One 8-wide SIMD group on lavapipe, which runs
@@ -73,7 +78,7 @@ struct Params {
 @group(0) @binding(10) var<storage, read_write> delig_out: array<Chunk>;
 @group(0) @binding(11) var<storage, read_write> dx: array<Chunk>;
 @group(0) @binding(12) var<storage, read_write> dpre: array<Chunk>;
-@group(0) @binding(13) var<storage, read_write> dalpha_part: array<Chunk>;
+@group(0) @binding(13) var<storage, read_write> grad_part: array<Chunk>;
 // binding 14, row_part: in plastic_shares_*.wgsl (appended)
 @group(1) @binding(0) var<uniform> p: Params;
 
@@ -117,6 +122,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     var w_ic = array<Chunk, CPL>();
     var alpha_ic = array<Chunk, CPL>();
     var dalpha_acc = array<Chunk, CPL>();
+    var dw_acc = array<Chunk, CPL>();
     for (var q = 0u; q < CPL; q++) {
       if (has[q]) {
         w_ic[q] = w[i * p.nc + cols[q]];
@@ -175,12 +181,22 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         dx_acc[a] += (w_ic[q] + alpha_ij * upd.h) * dz;
         dpre_acc[a] += u * c1.x;
         dalpha_acc[q] += dz * upd.h * x_c[a];
+        if (WITH_DW == 1u) {
+          dw_acc[q] += dz * x_c[a];
+        }
       }
       store_shares(row, cg, lane, shares);
     }
+    // This block's partials: dalpha in part 0 if alpha is full, then dw if WITH_DW.
+    let part = (eb * (p.alpha_full + WITH_DW) * p.n + i) * p.nc;
     for (var q = 0u; q < CPL; q++) {
-      if (has[q] && p.alpha_full == 1u) {
-        dalpha_part[(eb * p.n + i) * p.nc + cols[q]] = dalpha_acc[q];
+      if (has[q]) {
+        if (p.alpha_full == 1u) {
+          grad_part[part + cols[q]] = dalpha_acc[q];
+        }
+        if (WITH_DW == 1u) {
+          grad_part[part + p.alpha_full * p.n * p.nc + cols[q]] = dw_acc[q];
+        }
       }
     }
   }

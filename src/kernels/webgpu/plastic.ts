@@ -9,12 +9,14 @@
  *   2. plastic_step_bwd         the one pass over the traces: reads H, dH' (E, dE'), writes dH (dE),
  *                               dx and dpre, each lane's shares of the row sums [B·N, lanes, ns]
  *                               (with subgroups, their sums over each workgroup's 8 lanes
- *                               [B·N, column groups, 4]) and dalpha partials [B/EB, N, N] (a lane
- *                               per CPL columns, EB episodes per workgroup)
+ *                               [B·N, column groups, 4]) and partials of dalpha (and, at
+ *                               B ≤ EB, of dw) [B/EB, parts, N, N] (a lane per CPL columns,
+ *                               EB episodes per workgroup)
  *   3. plastic_step_bwd_finish  dpost; dmod, deta, dalpha per row, or summed over each
  *                               episode (a workgroup per episode)                   [B, N] or [B]
- *   4. dw = ddriveᵀ·x as a matmul, and the backend's reduce: dalpha partials to dalpha; the
- *      per-episode sums over B (nothing to do at B = 1), per-neuron dalpha over B
+ *   4. dw = ddriveᵀ·x as a matmul (unless the pass gave it), and the backend's reduce: the
+ *      partials to dalpha (split from dw by buffer copies, no dispatch); the per-episode sums over
+ *      B (nothing to do at B = 1), per-neuron dalpha over B
  * Each pass over the traces is compiled twice: with Chunk = vec4 when N % 4 = 0 (rows start on
  * vec4 boundaries, and vec4 accesses are 2.5-3x cheaper on lavapipe), and with Chunk = f32 for
  * other N. The rule math lives once, in plastic_common.wgsl, appended to every plastic kernel.
@@ -54,7 +56,7 @@ type ForwardKernel = `plastic_${'step' | 'update'}${'' | '_f32'}_${PlasticRule}`
 
 /** Lanes per workgroup of plastic_step_bwd.wgsl, one per Chunk column (its WGC, where the why is). */
 const BWD_LANES = 8;
-type BwdKernel = `plastic_step_bwd${'' | '_f32'}_${PlasticRule}`;
+type BwdKernel = `plastic_step_bwd${'' | '_dw'}${'' | '_f32'}_${PlasticRule}`;
 
 /**
  * The backward's tiling by rule: episodes per workgroup and Chunk columns per lane (EB and CPL of
@@ -72,15 +74,16 @@ const BWD_TILING: Record<PlasticRule, { episodes: number; chunks: number }> = {
 };
 
 /**
- * plastic_step_bwd.wgsl specialised by its override constant, the rule (a branch on the rule in the
- * uniforms made the B=30, N=200 retroactive backward about 1.2x slower on lavapipe). With subgroups
+ * plastic_step_bwd.wgsl specialised by its override constants: the rule (a branch on the rule in the
+ * uniforms made the B=30, N=200 retroactive backward about 1.2x slower on lavapipe), and whether it
+ * sums dw (`_dw`, for B ≤ EB: see plasticStepBackward). With subgroups
  * the row-sum shares are summed across the lanes (plastic_shares_subgroup.wgsl); without, hebbian
  * stores them as floats (plastic_shares_f32.wgsl) and the other rules as vec4s.
  */
 const backwardSources = (subgroups: boolean): Record<string, KernelSource> =>
   Object.fromEntries(
     CHUNKS.flatMap(([variant, chunk]) =>
-      RULES.map((rule, code) => {
+      RULES.flatMap((rule, code) => {
         const shares: [string, string] = subgroups
           ? ['plastic_shares_subgroup', plasticSharesSubgroup]
           : rule === 'hebbian'
@@ -88,8 +91,10 @@ const backwardSources = (subgroups: boolean): Record<string, KernelSource> =>
             : ['plastic_shares_vec4', plasticSharesVec4];
         const { episodes, chunks } = BWD_TILING[rule];
         const tiling: [string, string] = ['plastic_bwd_tiling', `const EB: u32 = ${episodes}u;\nconst CPL: u32 = ${chunks}u;\n`];
-        const source = { ...withChunk(['plastic_step_bwd', plasticStepBwd], chunk, shares, tiling), constants: { RULE: code } };
-        return [`plastic_step_bwd${variant}_${rule}`, subgroups ? { ...source, enable: ['subgroups'] } : source];
+        return ([0, 1] as const).map((dw) => {
+          const source = { ...withChunk(['plastic_step_bwd', plasticStepBwd], chunk, shares, tiling), constants: { RULE: code, WITH_DW: dw } };
+          return [`plastic_step_bwd${dw ? '_dw' : ''}${variant}_${rule}`, subgroups ? { ...source, enable: ['subgroups'] } : source];
+        });
       }),
     ),
   );
@@ -279,13 +284,22 @@ export class WebGPUPlastic implements PlasticKernels {
     const shares = this.#rec.subgroups ? colGroups : colGroups * BWD_LANES;
     const ns = this.#rec.subgroups || g.rule !== 'hebbian' ? 4 : l.alphaFull ? 1 : 2;
     const rowPart = temp(rows * shares * ns);
-    const dalphaPart = l.alphaFull ? out(episodeBlocks * n * n) : temp(1);
+    // dalpha and dw partials per episode block, [episodeBlocks, parts, N, N]. dw comes from this
+    // pass only where one block holds every episode: then it needs no sum and saves the matmul's
+    // dispatch. The whole backward took 0.85-0.89x the time at B = 1 and N = 100 or 200 and at
+    // B = 4, N = 100 (hebbian), 0.86-0.93x at B = 1 (retroactive): the two ways alternated 15
+    // times in one process. Over more blocks the partials move as many bytes as the matmul saves
+    // work: at B = 30, N = 200 it ran 1.01x (hebbian) and 1.07x (retroactive) the time
+    // (bench/plastic_time.ts builds alternated 4 times).
+    const withDw = episodeBlocks === 1;
+    const parts = (l.alphaFull ? 1 : 0) + (withDw ? 1 : 0);
+    const gradPart = parts > 0 ? out(episodeBlocks * parts * n * n) : temp(1);
     this.#rec
       .run(
-        `plastic_step_bwd${l.variant}_${g.rule}`,
+        `plastic_step_bwd${withDw ? '_dw' : ''}${l.variant}_${g.rule}`,
         [
           t.hebb, t.elig ?? t.hebb, dHebbIn ?? t.hebb, dEligIn ?? t.hebb, t.pre, cell.x, cell.w, cell.alpha, coef.buffer,
-          dHebb.buffer, (dElig ?? temp(1)).buffer, dx.buffer, dpre.buffer, dalphaPart.buffer, rowPart.buffer,
+          dHebb.buffer, (dElig ?? temp(1)).buffer, dx.buffer, dpre.buffer, gradPart.buffer, rowPart.buffer,
         ],
         colGroups * episodeBlocks,
       )
@@ -317,9 +331,21 @@ export class WebGPUPlastic implements PlasticKernels {
       be.free(part);
       return total;
     };
+    const grads = parts > 0 ? sum(gradPart.buf, 1, episodeBlocks, parts * n * n) : null;
+    /** Part `k` of `grads` (the whole buffer if it is the only part), or null. */
+    const gradOf = (k: number): Buf | null => {
+      if (parts === 1 || !grads) return grads;
+      // a buffer copy: a few µs, where a dispatch takes 20-100 on lavapipe
+      const one = be.alloc(n * n);
+      be.copyStrided(grads, { offset: k * n * n, strides: [1] }, one, { offset: 0, strides: [1] }, [n * n]);
+      return one;
+    };
     // dw[i, j] = Σ_b dz[b, i]·x[b, j]: ddrive read transposed, times x.
-    const w = be.matmul(ddrive.buf, inp.x, { batch: 1, m: n, k: batch, n, transA: true, transB: false, aBatchStride: 0, bBatchStride: 0 });
-    const alpha = l.alphaFull ? sum(dalphaPart.buf, 1, episodeBlocks, n * n) : sum(dalphaOut.buf, 1, batch, alphaRows ? n : 1);
+    const w = withDw
+      ? gradOf(parts - 1)!
+      : be.matmul(ddrive.buf, inp.x, { batch: 1, m: n, k: batch, n, transA: true, transB: false, aBatchStride: 0, bBatchStride: 0 });
+    const alpha = l.alphaFull ? gradOf(0)! : sum(dalphaOut.buf, 1, batch, alphaRows ? n : 1);
+    if (parts === 2) be.free(grads!);
     const mod = g.modKind === 'global' ? sum(dmodOut.buf, 1, batch, 1) : dmodOut.buf;
     const eta = l.retro ? sum(detaOut.buf, 1, batch, 1) : null;
     for (const buf of scratch) be.free(buf);
