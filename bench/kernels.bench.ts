@@ -557,7 +557,7 @@ function kernelCase(backend: Backend, kernel: Kernel, rule: StepRule, batch: num
   release([fwd.hebb, fwd.elig]);
   owned.push(fwd.h);
   const [dh, dhebb, delig] = [up(batch * n), up(batch * n * n), retro ? up(batch * n * n) : null];
-  return { run: () => release(Object.values(k.plasticStepBackward(g, inp, fwd.h, dh, dhebb, delig))), dispose };
+  return { run: () => release(Object.values(k.plasticStepBackward(g, inp, fwd.h, [dh], dhebb, delig))), dispose };
 }
 
 // ---------------------------------------------------------------- the peer check

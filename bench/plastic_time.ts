@@ -34,7 +34,7 @@ const freeAll = (bufs: object) => Object.values(bufs).forEach((b) => b && backen
 const lib = { flush: () => backend.flush(), sync: () => backend.sync() };
 const cases: [string, () => void][] = [
   ['fwd', () => freeAll(backend.plasticStep(g, inp))],
-  ['bwd', () => freeAll(backend.plasticStepBackward(g, inp, h, dh, dHebb, retro ? dElig : null))],
+  ['bwd', () => freeAll(backend.plasticStepBackward(g, inp, h, [dh], dHebb, retro ? dElig : null))],
   ['copy', () => backend.free(backend.copyRaw(inp.hebb, trace))],
 ];
 const timings = await timeCases(cases.map(([, run]) => ({ lib, c: { run, dispose: () => {} } })), { count: 10, reps: 5 });

@@ -1,33 +1,41 @@
 // plastic_step_bwd_prep.wgsl: the per-row coefficients of the plastic step's backward, gathered
 // once so that plastic_step_bwd.wgsl reads two vec4s per row instead of six bindings:
-//   dz = dh·(1 − h²) (0 without dh), written as the gradient of drive
+//   dz = dh·(1 − h²), dh = Σ of its dh_count parts (0 without any), written as the gradient of drive
 //   coef[2·row]     = (dz, m, m·post_i, a)              a: the rule's row factor (plastic_common)
 //   coef[2·row + 1] = (k, α_i, η, post_i)               k = m·post_i, or η·post_i for retroactive
 // k weighs row i in dpre[b, j] = Σ_i u[b, i, j]·k[b, i]; α_i is alpha_row[i·alpha_stride] (unused
 // for a full alpha, which the main pass reads itself); η is 0 unless the rule is retroactive.
-// Shapes: h, dh, post, ddrive [B, N]; m[b, i] = mod[b·mod_b + i·mod_i]; eta [1]; coef [B·N, 2] vec4.
-// Bindings: group 0: 0 h, 1 dh, 2 modulation, 3 post, 4 alpha_row, 5 eta (read); 6 ddrive,
-// 7 coef (read_write). dh is a placeholder when has_dh = 0, eta unless retroactive. Group 1: 0 p.
+// Adding up dh's parts here (the autograd walk hands them over unsummed: a recurrent state's
+// gradient comes from several consumers) saves the addN dispatch that would precede this one.
+// Shapes: h, dh*, post, ddrive [B, N]; m[b, i] = mod[b·mod_b + i·mod_i]; eta [1]; coef [B·N, 2] vec4.
+// Bindings: group 0: 0 h, 1 modulation, 2 post, 3 alpha_row, 4 eta (read); 5 ddrive, 6 coef
+// (read_write); 7-12 dh0..dh5 (read), placeholders past dh_count (PLASTIC_DH_PARTS in backend.ts);
+// eta is a placeholder unless retroactive. Group 1: 0 p.
 // Grid: one thread per row (B·N threads), 2-D grid of WG-thread workgroups.
 
 struct Params {
   batch: u32,
   n: u32,
   rule: u32,
-  has_dh: u32,
+  dh_count: u32,
   alpha_stride: u32,
   mod_b: u32,
   mod_i: u32,
 }
 
 @group(0) @binding(0) var<storage, read> h: array<f32>;
-@group(0) @binding(1) var<storage, read> dh: array<f32>;
-@group(0) @binding(2) var<storage, read> modulation: array<f32>;
-@group(0) @binding(3) var<storage, read> post: array<f32>;
-@group(0) @binding(4) var<storage, read> alpha_row: array<f32>;
-@group(0) @binding(5) var<storage, read> eta: array<f32>;
-@group(0) @binding(6) var<storage, read_write> ddrive: array<f32>;
-@group(0) @binding(7) var<storage, read_write> coef: array<vec4<f32>>;
+@group(0) @binding(1) var<storage, read> modulation: array<f32>;
+@group(0) @binding(2) var<storage, read> post: array<f32>;
+@group(0) @binding(3) var<storage, read> alpha_row: array<f32>;
+@group(0) @binding(4) var<storage, read> eta: array<f32>;
+@group(0) @binding(5) var<storage, read_write> ddrive: array<f32>;
+@group(0) @binding(6) var<storage, read_write> coef: array<vec4<f32>>;
+@group(0) @binding(7) var<storage, read> dh0: array<f32>;
+@group(0) @binding(8) var<storage, read> dh1: array<f32>;
+@group(0) @binding(9) var<storage, read> dh2: array<f32>;
+@group(0) @binding(10) var<storage, read> dh3: array<f32>;
+@group(0) @binding(11) var<storage, read> dh4: array<f32>;
+@group(0) @binding(12) var<storage, read> dh5: array<f32>;
 @group(1) @binding(0) var<uniform> p: Params;
 
 @compute @workgroup_size(WG)
@@ -38,10 +46,15 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   }
   let b = row / p.n;
   let i = row % p.n;
-  var dz = 0.0;
-  if (p.has_dh == 1u) {
-    dz = dh[row] * (1.0 - h[row] * h[row]);
-  }
+  // Bindings cannot be indexed: each part is read by name, up to dh_count (uniform).
+  var dh = 0.0;
+  if (p.dh_count > 0u) { dh += dh0[row]; }
+  if (p.dh_count > 1u) { dh += dh1[row]; }
+  if (p.dh_count > 2u) { dh += dh2[row]; }
+  if (p.dh_count > 3u) { dh += dh3[row]; }
+  if (p.dh_count > 4u) { dh += dh4[row]; }
+  if (p.dh_count > 5u) { dh += dh5[row]; }
+  let dz = dh * (1.0 - h[row] * h[row]);
   ddrive[row] = dz;
   let m = modulation[b * p.mod_b + i * p.mod_i];
   let post_i = post[row];

@@ -7,6 +7,7 @@ import { beforeEach, describe, expect, test, vi } from 'vitest';
 import * as bp from '../src/autograd/index.js';
 import type { Backend } from '../src/kernels/backend.js';
 import { CpuBackend } from '../src/kernels/cpu/cpu_backend.js';
+import { runOp, type OpDef } from '../src/autograd/graph.js';
 import { describeWebGPU, getTestBackends } from './helpers/backends.js';
 import { assertClose } from './helpers/check_op.js';
 
@@ -81,6 +82,39 @@ describe('gradient flow', () => {
     expect(addN.mock.calls.length - addNForward).toBe(8);
     expect(binary.mock.calls.slice(binaryForward).filter(([op]) => op === 'add')).toEqual([]);
     bp.dispose([x, loss]);
+  });
+
+  test("an op that adds up its output's gradient parts gets them unsummed, up to its limit", async () => {
+    // y = 2x, whose backward sums dy's parts itself (OpDef.sumsGradParts) and records how many came.
+    const seen: number[] = [];
+    const twice: OpDef<null> = {
+      name: 'twice',
+      forward: (k, [x]) => [{ buf: k.unary('affine', x.buf, x.size, 2, 0), shape: x.shape }],
+      sumsGradParts: 2,
+      backward: (dys, { dyParts }) => {
+        expect(dys[0]).toBeNull();
+        seen.push(dyParts.length);
+        return [bp.scale(dyParts.length > 1 ? bp.addN(dyParts) : dyParts[0], 2)];
+      },
+    };
+    const xs = [0.5, -1.5];
+    for (const consumers of [1, 2, 3]) {
+      const x = bp.tensor(xs, [2], { requiresGrad: true });
+      const addN = vi.spyOn(backend, 'addN');
+      const loss = bp.tidy(() => {
+        const [y] = runOp(twice, [x], null);
+        return bp.addN(Array.from({ length: consumers }, (_, k) => bp.sum(bp.scale(y, k + 1))));
+      });
+      const forward = addN.mock.calls.length;
+      loss.backward();
+      // dL/dx = 2·Σ_k (k + 1)
+      assertClose(`${consumers} consumers`, await host(x.grad!), xs.map(() => consumers * (consumers + 1)), TIGHT);
+      // 3 parts are over the limit: the walk sums them first (one addN), the op gets one.
+      expect(seen.pop()).toBe(consumers > 2 ? 1 : consumers);
+      expect(addN.mock.calls.length - forward).toBe(consumers > 1 ? 1 : 0);
+      addN.mockRestore();
+      bp.dispose([x, loss]);
+    }
   });
 
   test('a diamond (one node feeding two branches that rejoin) sums its gradients', async () => {

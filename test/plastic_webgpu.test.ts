@@ -19,7 +19,7 @@ import { plasticStep } from '../src/autograd/ops/plastic.js';
 import { PLASTIC_STORAGE_BUFFERS, plasticSources } from '../src/kernels/webgpu/plastic.js';
 import { SUBGROUP_MIN_SIZE } from '../src/kernels/webgpu/device.js';
 import { createWebGPUBackend, type WebGPUBackend } from '../src/kernels/webgpu/webgpu_backend.js';
-import type { Backend, Buf, PlasticGeometry, PlasticKernels, PlasticStepInputs } from '../src/kernels/backend.js';
+import { PLASTIC_DH_PARTS, type Backend, type Buf, type PlasticGeometry, type PlasticKernels, type PlasticStepInputs } from '../src/kernels/backend.js';
 import { describeWebGPU, getTestBackends } from './helpers/backends.js';
 import { assertClose, FORWARD_TOL, GRAD_TOL, makeRng, type Tolerance } from './helpers/check_op.js';
 import { runEpisode, type EpisodeRun as Run, type StepFn, type Variant } from './helpers/plastic_unroll.js';
@@ -61,14 +61,17 @@ function compareRuns(what: string, got: Run, want: Run, tol: Tolerance): void {
 
 interface KernelCase {
   g: PlasticGeometry;
-  /** Which incoming gradients exist (default all). */
-  dh?: boolean;
+  /** Which incoming gradients exist (default all), and h's in how many parts (default 1; 0: none). */
+  dhParts?: number;
   dhebb?: boolean;
   delig?: boolean;
 }
 
 /** Host inputs of one case, float32-exact, never zero. */
-type CaseData = Record<'hebb' | 'elig' | 'pre' | 'post' | 'mod' | 'eta' | 'x' | 'drive' | 'w' | 'alpha' | 'dh' | 'dhebb' | 'delig', number[]>;
+type CaseData = Record<'hebb' | 'elig' | 'pre' | 'post' | 'mod' | 'eta' | 'x' | 'drive' | 'w' | 'alpha' | 'dhebb' | 'delig', number[]> & {
+  /** PLASTIC_DH_PARTS parts of h's gradient. */
+  dh: number[][];
+};
 
 /** Keeps |pre-clip value| − c out of (−GAP·c, GAP·c): float32 and float64 then clip alike. */
 const GAP = 1e-3;
@@ -98,7 +101,7 @@ function caseData(g: PlasticGeometry, seed: number): CaseData {
     drive: draw(rows, 0.1, 1),
     w: draw(n * n, 0.05, 0.5),
     alpha: draw(g.alphaKind === 'full' ? n * n : g.alphaKind === 'neuron' ? n : 1, 0.1, 0.8),
-    dh: draw(rows, 0.1, 1),
+    dh: Array.from({ length: PLASTIC_DH_PARTS }, () => draw(rows, 0.1, 1)),
     dhebb: draw(rows * n, 0.1, 1),
     delig: draw(rows * n, 0.1, 1),
   };
@@ -155,7 +158,7 @@ async function runKernels(be: PlasticBackend, kc: KernelCase, d: CaseData): Prom
     g,
     inp,
     fwd.h,
-    kc.dh === false ? null : up(d.dh),
+    d.dh.slice(0, kc.dhParts ?? 1).map(up),
     kc.dhebb === false ? null : up(d.dhebb),
     retro && kc.delig !== false ? up(d.delig) : null,
   );
@@ -172,7 +175,7 @@ async function checkKernels(gpu: PlasticBackend, cpu: PlasticBackend, kc: Kernel
   const d = caseData(kc.g, seed);
   const want = await runKernels(cpu, kc, d);
   const got = await runKernels(gpu, kc, d);
-  const what = `${JSON.stringify(kc.g)}${kc.dh === false ? ', no dh' : ''}${kc.dhebb === false ? ', no dhebb' : ''}${kc.delig === false ? ', no delig' : ''}`;
+  const what = `${JSON.stringify(kc.g)}, ${kc.dhParts ?? 1} dh part(s)${kc.dhebb === false ? ', no dhebb' : ''}${kc.delig === false ? ', no delig' : ''}`;
   expect([...got.keys()].sort(), what).toEqual([...want.keys()].sort());
   for (const [name, w] of want) {
     const tol = name.startsWith('d') ? GRAD_TOL : FORWARD_TOL;
@@ -220,10 +223,16 @@ function kernelCallTests(gpuOf: () => PlasticBackend, cpu: PlasticBackend): void
   test('null incoming gradients count as zero', async () => {
     for (const rule of ['oja', 'retroactive'] as const) {
       const g = geometry({ rule, n: 12 });
-      await checkKernels(gpuOf(), cpu, { g, dh: false });
+      await checkKernels(gpuOf(), cpu, { g, dhParts: 0 });
       await checkKernels(gpuOf(), cpu, { g, dhebb: false });
       await checkKernels(gpuOf(), cpu, { g, delig: false });
-      await checkKernels(gpuOf(), cpu, { g, dh: false, dhebb: false, delig: false });
+      await checkKernels(gpuOf(), cpu, { g, dhParts: 0, dhebb: false, delig: false });
+    }
+  });
+
+  test("h's gradient in 2 to PLASTIC_DH_PARTS parts, added up by the backward", async () => {
+    for (let dhParts = 2; dhParts <= PLASTIC_DH_PARTS; dhParts++) {
+      for (const rule of ['hebbian', 'retroactive'] as const) await checkKernels(gpuOf(), cpu, { g: geometry({ rule, n: 12 }), dhParts });
     }
   });
 
@@ -291,8 +300,12 @@ describeWebGPU('plastic kernels', (backend, cpuBackend) => {
     expect(() => gpu.plasticStep({ ...g, modKind: 'neuron' }, inp)).toThrow('plasticStep: mod holds 2 elements, needs 8');
     expect(() => gpu.plasticStep({ ...g, rule: 'retroactive' }, inp)).toThrow('plasticStep: the retroactive rule needs elig and eta buffers');
     expect(() => gpu.hebbUpdate({ ...g, n: 0 }, inp.hebb, null, inp.pre, inp.post, inp.mod, null)).toThrow('hebbUpdate: geometry n must be a positive integer, got 0');
-    expect(() => gpu.plasticStepBackward({ ...g, clipValue: -1 }, inp, inp.x, null, null, null)).toThrow('plasticStepBackward: clipValue must be a positive finite number, got -1');
-    expect(() => gpu.plasticStepBackward(g, inp, buf(3), null, null, null)).toThrow('plasticStepBackward: h holds 3 elements, needs 8');
+    expect(() => gpu.plasticStepBackward({ ...g, clipValue: -1 }, inp, inp.x, [], null, null)).toThrow('plasticStepBackward: clipValue must be a positive finite number, got -1');
+    expect(() => gpu.plasticStepBackward(g, inp, buf(3), [], null, null)).toThrow('plasticStepBackward: h holds 3 elements, needs 8');
+    for (const be of [gpu, cpu]) {
+      expect(() => be.plasticStepBackward(g, inp, inp.x, [inp.x, buf(3)], null, null)).toThrow('plasticStepBackward: dh[1] holds 3 elements, needs 8');
+      expect(() => be.plasticStepBackward(g, inp, inp.x, Array(PLASTIC_DH_PARTS + 1).fill(inp.x), null, null)).toThrow(`plasticStepBackward: dh takes at most ${PLASTIC_DH_PARTS} parts, got ${PLASTIC_DH_PARTS + 1}`);
+    }
   });
 });
 

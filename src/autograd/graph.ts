@@ -21,6 +21,11 @@ export interface BackwardContext<A> {
   inputShapes: (readonly number[])[];
   /** Which inputs need a gradient; backward may return null for the others. */
   needsGrad: boolean[];
+  /**
+   * Output 0's gradient as the parts it arrived in (none: no gradient), for an op that adds them
+   * up itself (OpDef.sumsGradParts); dys[0] is then null. Empty for the other ops.
+   */
+  dyParts: Tensor[];
 }
 
 export interface OpDef<A> {
@@ -35,6 +40,12 @@ export interface OpDef<A> {
   backward?(dys: (Tensor | null)[], ctx: BackwardContext<A>): (Tensor | null)[];
   /** Sees the node's own references to the saved tensors once recorded (they live until its backward ran). */
   recorded?(saved: Tensor[], attrs: A): void;
+  /**
+   * Up to how many parts of output 0's gradient the backward adds up itself (in its first kernel,
+   * saving the walk's addN dispatch: a recurrent state's gradient comes from several consumers at
+   * every step). More parts than that are summed by the walk first.
+   */
+  sumsGradParts?: number;
 }
 
 /** Creates an internal reference to `t`'s storage that no scope tracks. */
@@ -198,18 +209,22 @@ export function backward(root: Tensor, grad?: Tensor, opts: BackwardOptions = {}
         if (!node.outputs.some((t) => grads.has(t))) continue;
         // Saved tensors first: a freed graph throws here, with every gradient still pending.
         const saved = node.takeSaved();
-        const dys = node.outputs.map((t) => grads.take(t));
+        const maxParts = node.def.sumsGradParts ?? 0;
+        let dyParts = maxParts > 0 ? grads.takeParts(node.outputs[0]) : [];
+        if (dyParts.length > maxParts) dyParts = [sumParts(dyParts)];
+        const dys = node.outputs.map((t, i) => (i === 0 && maxParts > 0 ? null : grads.take(t)));
         const computed = tidy(() =>
           node.def.backward!(dys, {
             attrs: node.attrs,
             saved,
             inputShapes: node.inputs.map((x) => x.shape),
             needsGrad: node.inputs.map((x) => x.requiresGrad),
+            dyParts,
           }).map((g, i) => (g && node.inputs[i].requiresGrad ? unbroadcast(g, node.inputs[i].shape, sumAxes) : null)),
         );
         // A rule may return dy itself, or one tensor for two inputs: give each gradient its own reference.
         const inputGrads = computed.map((g) => g && retainRef(g));
-        for (const t of [...dys, ...computed]) t?.dispose();
+        for (const t of [...dys, ...dyParts, ...computed]) t?.dispose();
         if (!opts.retainGraph) node.freeSaved();
         for (const [i, g] of inputGrads.entries()) {
           if (g) (node.inputs[i].creator ? grads : leaves).add(node.inputs[i], g);

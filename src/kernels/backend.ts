@@ -13,6 +13,9 @@
 /** The most buffers one Backend.addN sums: WebGPU's default limit of 8 storage buffers per shader stage, less the output. */
 export const ADD_N_MAX = 7;
 
+/** The most parts of h's gradient plasticStepBackward adds up: what the autograd walk holds at once (it sums every ADD_N_MAX). */
+export const PLASTIC_DH_PARTS = ADD_N_MAX - 1;
+
 /** An opaque device buffer of float elements. */
 export interface Buf {
   /** Number of float elements the buffer holds (at least). */
@@ -357,6 +360,14 @@ export function checkAddN(xs: readonly Buf[], n: number): void {
   }
 }
 
+/** The checks every backend's plasticStepBackward makes of h's gradient parts: at most PLASTIC_DH_PARTS, each of `rows` elements. */
+export function checkDhParts(dh: readonly Buf[], rows: number): void {
+  if (dh.length > PLASTIC_DH_PARTS) throw new RangeError(`plasticStepBackward: dh takes at most ${PLASTIC_DH_PARTS} parts, got ${dh.length}`);
+  for (const [k, x] of dh.entries()) {
+    if (x.length < rows) throw new RangeError(`plasticStepBackward: dh[${k}] holds ${x.length} elements, needs ${rows}`);
+  }
+}
+
 /** The checks every backend's padCrop makes: non-negative integer dims, and src long enough. */
 export function checkPadCrop(src: Buf, dims: readonly number[]): void {
   const names = ['batch', 'srcRows', 'srcCols', 'dstRows', 'dstCols'];
@@ -409,7 +420,10 @@ export interface PlasticKernels {
   plasticStep(g: PlasticGeometry, inp: PlasticStepInputs): { h: Buf; hebb: Buf; elig: Buf | null };
   /**
    * Backward of plasticStep from the saved inputs and output h, given the gradients of h, H' and E'
-   * (null: zero). One pass over (b, i, j) reads the saved trace and dH', writes dH.
+   * (null: zero). h's gradient comes as parts to add up (none: zero; at most PLASTIC_DH_PARTS): a
+   * recurrent state's gradient arrives from several consumers, and the sum is one dispatch fewer
+   * inside the backward than before it. One pass over (b, i, j) reads the saved trace and dH',
+   * writes dH.
    */
-  plasticStepBackward(g: PlasticGeometry, inp: PlasticStepInputs, h: Buf, dh: Buf | null, dhebb: Buf | null, delig: Buf | null): PlasticStepGrads;
+  plasticStepBackward(g: PlasticGeometry, inp: PlasticStepInputs, h: Buf, dh: readonly Buf[], dhebb: Buf | null, delig: Buf | null): PlasticStepGrads;
 }

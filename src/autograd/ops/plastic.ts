@@ -7,7 +7,7 @@
  * on the new trace, so each step reads the trace once and writes it once (DESIGN.md, performance
  * model). Rows are postsynaptic: H[b, i, j] is the trace of the connection j → i.
  */
-import type { ClipKind, PlasticGeometry, PlasticRule } from '../../kernels/backend.js';
+import { PLASTIC_DH_PARTS, type ClipKind, type PlasticGeometry, type PlasticRule } from '../../kernels/backend.js';
 import { fmtShape, ShapeError } from '../errors.js';
 import { runOp, type OpDef } from '../graph.js';
 import { keep, noGrad, tidy } from '../scope.js';
@@ -206,7 +206,9 @@ const plasticStepDef: OpDef<StepAttrs> = {
     return list;
   },
   recorded: (saved, { tape, t, g }) => tape?.register(t, saved, g),
-  backward: ([dh, dhebb, delig], { saved, attrs: { g, tape, t }, inputShapes }) => {
+  // h's gradient parts go to the backward's first kernel, which adds them up (Backend.plasticStepBackward).
+  sumsGradParts: PLASTIC_DH_PARTS,
+  backward: ([, dhebb, delig], { saved, attrs: { g, tape, t }, inputShapes, dyParts }) => {
     const retro = g.rule === 'retroactive';
     const recomputed = tape && !tape.keepsTrace(t) ? tape.traces(t) : null;
     const [hebb, elig] = recomputed ?? saved.slice(traceStart(g));
@@ -217,7 +219,7 @@ const plasticStepDef: OpDef<StepAttrs> = {
         eta: retro ? saved[S_ETA].buf : null, x: saved[S_X].buf, drive: saved[S_DRIVE].buf, w: saved[S_W].buf, alpha: saved[S_ALPHA].buf,
       },
       saved[S_H].buf,
-      dh?.buf ?? null,
+      dyParts.map((part) => part.buf),
       dhebb?.buf ?? null,
       delig?.buf ?? null,
     );

@@ -7,6 +7,7 @@
 import {
   broadcastStrides,
   checkAddN,
+  checkDhParts,
   checkLstmCell,
   checkModulator,
   checkPadCrop,
@@ -458,9 +459,12 @@ export class CpuBackend implements Backend {
     return { h: this.#wrap(out.h), hebb: this.#wrap(out.hebb), elig: out.elig && this.#wrap(out.elig) };
   }
 
-  plasticStepBackward(g: PlasticGeometry, inp: PlasticStepInputs, h: Buf, dh: Buf | null, dhebb: Buf | null, delig: Buf | null): PlasticStepGrads {
+  plasticStepBackward(g: PlasticGeometry, inp: PlasticStepInputs, h: Buf, dh: readonly Buf[], dhebb: Buf | null, delig: Buf | null): PlasticStepGrads {
     const get = (b: Buf | null) => (b ? this.#get(b) : null);
-    const d = plastic.plasticStepBackward(g, this.#arrays(inp), this.#get(h), get(dh), get(dhebb), get(delig), this.#newArray);
+    checkDhParts(dh, g.batch * g.n);
+    const dhSum = dh.length > 1 ? this.addN(dh, g.batch * g.n) : null;
+    const d = plastic.plasticStepBackward(g, this.#arrays(inp), this.#get(h), get(dhSum ?? dh[0] ?? null), get(dhebb), get(delig), this.#newArray);
+    if (dhSum) this.free(dhSum);
     return {
       hebb: this.#wrap(d.hebb), elig: d.elig && this.#wrap(d.elig), pre: this.#wrap(d.pre), post: this.#wrap(d.post),
       mod: this.#wrap(d.mod), eta: d.eta && this.#wrap(d.eta), x: this.#wrap(d.x), drive: this.#wrap(d.drive),

@@ -21,7 +21,7 @@
  * vec4 boundaries, and vec4 accesses are 2.5-3x cheaper on lavapipe), and with Chunk = f32 for
  * other N. The rule math lives once, in plastic_common.wgsl, appended to every plastic kernel.
  */
-import type { Backend, Buf, PlasticGeometry, PlasticKernels, PlasticRule, PlasticStepGrads, PlasticStepInputs } from '../backend.js';
+import { checkDhParts, PLASTIC_DH_PARTS, type Backend, type Buf, type PlasticGeometry, type PlasticKernels, type PlasticRule, type PlasticStepGrads, type PlasticStepInputs } from '../backend.js';
 import { storageBufferCount, wgslFiles, type KernelSource, type SourceFile } from './pipelines.js';
 import type { ParamsWriter } from './uniform_ring.js';
 import plasticCommon from '../../../shaders/plastic_common.wgsl';
@@ -242,7 +242,7 @@ export class WebGPUPlastic implements PlasticKernels {
     return { h: h.buf, ...out };
   }
 
-  plasticStepBackward(g: PlasticGeometry, inp: PlasticStepInputs, h: Buf, dh: Buf | null, dhebb: Buf | null, delig: Buf | null): PlasticStepGrads {
+  plasticStepBackward(g: PlasticGeometry, inp: PlasticStepInputs, h: Buf, dh: readonly Buf[], dhebb: Buf | null, delig: Buf | null): PlasticStepGrads {
     const op = 'plasticStepBackward';
     const l = layout(op, g);
     const t = this.#traceInputs(op, l, inp);
@@ -250,7 +250,8 @@ export class WebGPUPlastic implements PlasticKernels {
     const { batch, n } = l;
     const rows = batch * n;
     const hIn = this.#rec.buffer(op, 'h', h, rows);
-    const dhIn = dh && this.#rec.buffer(op, 'dh', dh, rows);
+    checkDhParts(dh, rows);
+    const dhIn = dh.map((part, k) => this.#rec.buffer(op, `dh[${k}]`, part, rows));
     const dHebbIn = dhebb && this.#rec.buffer(op, 'dhebb', dhebb, rows * n);
     const dEligIn = delig && l.retro ? this.#rec.buffer(op, 'delig', delig, rows * n) : null;
     const out = (count: number) => this.#rec.output(op, count);
@@ -267,8 +268,12 @@ export class WebGPUPlastic implements PlasticKernels {
     const ddrive = out(rows);
     const coef = temp(rows * 8);
     this.#rec
-      .run('plastic_step_bwd_prep', [hIn, dhIn ?? hIn, t.mod, t.post, cell.alpha, t.eta ?? t.mod, ddrive.buffer, coef.buffer], Math.ceil(rows / WG))
-      .u32(batch, n, l.rule, dhIn ? 1 : 0, l.alphaStride, l.modB, l.modI);
+      .run(
+        'plastic_step_bwd_prep',
+        [hIn, t.mod, t.post, cell.alpha, t.eta ?? t.mod, ddrive.buffer, coef.buffer, ...Array.from({ length: PLASTIC_DH_PARTS }, (_, k) => dhIn[k] ?? hIn)],
+        Math.ceil(rows / WG),
+      )
+      .u32(batch, n, l.rule, dhIn.length, l.alphaStride, l.modB, l.modI);
 
     // 2. the pass over the traces
     const tiling = BWD_TILING[g.rule];

@@ -746,7 +746,7 @@ export class WebGPUBackend implements Backend {
     return this.#fused('plasticStep').plasticStep(g, inp);
   }
 
-  plasticStepBackward(g: PlasticGeometry, inp: PlasticStepInputs, h: Buf, dh: Buf | null, dhebb: Buf | null, delig: Buf | null): PlasticStepGrads {
+  plasticStepBackward(g: PlasticGeometry, inp: PlasticStepInputs, h: Buf, dh: readonly Buf[], dhebb: Buf | null, delig: Buf | null): PlasticStepGrads {
     return this.#fused('plasticStepBackward').plasticStepBackward(g, inp, h, dh, dhebb, delig);
   }
 
