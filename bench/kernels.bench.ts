@@ -70,12 +70,16 @@ const args = process.argv.slice(2);
 const command = `XDG_RUNTIME_DIR=/tmp npm run bench:kernels${args.length ? ` -- ${args.join(' ')}` : ''}`;
 const timeOpts: TimeOptions = { idle: !opts.spin, reps: 3, minBatchMs: 40 };
 /**
- * The timed batches of the B = 1 groups: a step there is a dozen dispatches of a few µs of work, and
- * each waits on lavapipe waking its threads (30-100 µs, varying from one batch to the next: the
- * same episode measured 0.6-1.9 ms per step in one process). Batches cost little at B = 1, and more
- * of them let each case's fastest batch show its achievable time rather than its luck.
+ * The timing of the groups at SMALL_SIZE, where a target is stated: a step there is a dozen
+ * dispatches of a few µs of work, each waiting on lavapipe waking its threads (30-100 µs, varying
+ * from batch to batch: the same episode measured 0.6-1.9 ms per step in one process). More
+ * batches let each case's fastest show its achievable time rather than its luck, and longer ones
+ * spread each batch's fixed submit, sleep and wake-up: with 40 ms batches the fused simple-rule
+ * episode was calibrated to 4-7 per batch and took 0.65-0.84 ms per step in full runs, with 120 ms
+ * 19-26 per batch and 0.49-0.53 ms (two runs each). A user trains thousands of episodes back to
+ * back; these cases are cheap.
  */
-const SMALL_BATCH_REPS = 9;
+const SMALL_SIZE_TIMING: TimeOptions = { ...timeOpts, reps: 9, minBatchMs: 120 };
 const started = performance.now();
 console.log(`# ${command}`);
 
@@ -280,7 +284,7 @@ for (const [b, n] of SIZES) {
       }
     }
     console.log(`\n# timing ${rule} B=${b} N=${n}: ${items.length} cases (${((performance.now() - started) / 1000).toFixed(0)} s so far, load ${loadavg()[0].toFixed(2)})`);
-    await measure(items, b === 1 ? { ...timeOpts, reps: SMALL_BATCH_REPS } : timeOpts);
+    await measure(items, b === SMALL_SIZE[0] && n === SMALL_SIZE[1] ? SMALL_SIZE_TIMING : timeOpts);
   }
 }
 
@@ -365,7 +369,7 @@ const loadEnd = loadavg()[0];
 const path = writeResults('kernels', {
   command,
   machine: { ...machine, loadavg1End: loadEnd },
-  settings: { ...timeOpts, smallBatchReps: SMALL_BATCH_REPS, episodeSteps: T, inputSize: INPUT_SIZE, sizes: SIZES, memory: MEMORY },
+  settings: { ...timeOpts, smallSizeTiming: SMALL_SIZE_TIMING, episodeSteps: T, inputSize: INPUT_SIZE, sizes: SIZES, memory: MEMORY },
   libs: libs.map(({ name, kind, adapter }) => ({ name, kind, adapter })),
   unavailable,
   peerCheck,
