@@ -132,6 +132,8 @@ export interface PlasticRecorder {
   readonly backend: Backend;
   /** The backward's kernels come from plasticSources(subgroups). */
   readonly subgroups: boolean;
+  /** A buffer to bind where a kernel writes nothing (k = 0 or 1: distinct, for two such bindings of one dispatch). */
+  standIn(k: 0 | 1): GPUBuffer;
   /** The GPU buffer behind `buf`, checked to be live and to hold at least `need` elements. */
   buffer(op: string, arg: string, buf: Buf, need: number): GPUBuffer;
   /** A fresh buffer of `n` elements. */
@@ -225,11 +227,8 @@ export class WebGPUPlastic implements PlasticKernels {
     const op = 'hebbUpdate';
     const l = layout(op, g);
     const t = this.#traceInputs(op, l, { hebb, elig, pre, post, mod, eta });
-    // The cell is off: its inputs are never read, so any buffer will do; its output h is scratch.
-    const h = this.#rec.output(op, 1);
-    const out = this.#forward(op, l, t, [t.pre, t.pre, t.pre, t.pre, t.pre], h.buffer, false);
-    this.#rec.backend.free(h.buf);
-    return out;
+    // The cell is off: its inputs are never read, so any buffer will do, and h is never written.
+    return this.#forward(op, l, t, [t.pre, t.pre, t.pre, t.pre, t.pre], this.#rec.standIn(1), false);
   }
 
   plasticStep(g: PlasticGeometry, inp: PlasticStepInputs): { h: Buf; hebb: Buf; elig: Buf | null } {
@@ -255,8 +254,8 @@ export class WebGPUPlastic implements PlasticKernels {
     const dHebbIn = dhebb && this.#rec.buffer(op, 'dhebb', dhebb, rows * n);
     const dEligIn = delig && l.retro ? this.#rec.buffer(op, 'delig', delig, rows * n) : null;
     const out = (count: number) => this.#rec.output(op, count);
-    // Intermediates, and the placeholders that stand in for unused writable bindings (a writable
-    // binding may not alias another binding), freed once everything is recorded.
+    // Intermediates, freed once everything is recorded. Outputs a variant does not write are bound
+    // to the recorder's stand-ins.
     const scratch: Buf[] = [];
     const temp = (count: number) => {
       const o = out(count);
@@ -298,13 +297,13 @@ export class WebGPUPlastic implements PlasticKernels {
     // (bench/plastic_time.ts builds alternated 4 times).
     const withDw = episodeBlocks === 1;
     const parts = (l.alphaFull ? 1 : 0) + (withDw ? 1 : 0);
-    const gradPart = parts > 0 ? out(episodeBlocks * parts * n * n) : temp(1);
+    const gradPart = parts > 0 ? out(episodeBlocks * parts * n * n) : null;
     this.#rec
       .run(
         `plastic_step_bwd${withDw ? '_dw' : ''}${l.variant}_${g.rule}`,
         [
           t.hebb, t.elig ?? t.hebb, dHebbIn ?? t.hebb, dEligIn ?? t.hebb, t.pre, cell.x, cell.w, cell.alpha, coef.buffer,
-          dHebb.buffer, (dElig ?? temp(1)).buffer, dx.buffer, dpre.buffer, gradPart.buffer, rowPart.buffer,
+          dHebb.buffer, dElig?.buffer ?? this.#rec.standIn(0), dx.buffer, dpre.buffer, gradPart?.buffer ?? this.#rec.standIn(1), rowPart.buffer,
         ],
         colGroups * episodeBlocks,
       )
@@ -317,12 +316,12 @@ export class WebGPUPlastic implements PlasticKernels {
     const alphaRows = g.alphaKind === 'neuron';
     const dpost = out(rows);
     const dmodOut = out(modRows ? rows : batch);
-    const detaOut = l.retro ? out(batch) : temp(1);
-    const dalphaOut = l.alphaFull ? temp(1) : out(alphaRows ? rows : batch);
+    const detaOut = l.retro ? out(batch) : null;
+    const dalphaOut = l.alphaFull ? null : out(alphaRows ? rows : batch);
     this.#rec
       .run(
         'plastic_step_bwd_finish',
-        [rowPart.buffer, rowPart.buffer, coef.buffer, dpost.buffer, dmodOut.buffer, detaOut.buffer, dalphaOut.buffer],
+        [rowPart.buffer, rowPart.buffer, coef.buffer, dpost.buffer, dmodOut.buffer, detaOut?.buffer ?? this.#rec.standIn(0), dalphaOut?.buffer ?? this.#rec.standIn(1)],
         batch,
       )
       .u32(batch, n, shares, ns, l.rule, l.alphaFull ? 1 : 0, modRows ? 1 : 0, alphaRows ? 1 : 0);
@@ -336,7 +335,7 @@ export class WebGPUPlastic implements PlasticKernels {
       be.free(part);
       return total;
     };
-    const grads = parts > 0 ? sum(gradPart.buf, 1, episodeBlocks, parts * n * n) : null;
+    const grads = gradPart && sum(gradPart.buf, 1, episodeBlocks, parts * n * n);
     /** Part `k` of `grads` (the whole buffer if it is the only part), or null. */
     const gradOf = (k: number): Buf | null => {
       if (parts === 1 || !grads) return grads;
@@ -349,10 +348,10 @@ export class WebGPUPlastic implements PlasticKernels {
     const w = withDw
       ? gradOf(parts - 1)!
       : be.matmul(ddrive.buf, inp.x, { batch: 1, m: n, k: batch, n, transA: true, transB: false, aBatchStride: 0, bBatchStride: 0 });
-    const alpha = l.alphaFull ? gradOf(0)! : sum(dalphaOut.buf, 1, batch, alphaRows ? n : 1);
+    const alpha = dalphaOut ? sum(dalphaOut.buf, 1, batch, alphaRows ? n : 1) : gradOf(0)!;
     if (parts === 2) be.free(grads!);
     const mod = g.modKind === 'global' ? sum(dmodOut.buf, 1, batch, 1) : dmodOut.buf;
-    const eta = l.retro ? sum(detaOut.buf, 1, batch, 1) : null;
+    const eta = detaOut && sum(detaOut.buf, 1, batch, 1);
     for (const buf of scratch) be.free(buf);
     return { hebb: dHebb.buf, elig: dElig?.buf ?? null, pre: dpre.buf, post: dpost.buf, mod, eta, x: dx.buf, drive: ddrive.buf, w, alpha };
   }
@@ -362,18 +361,16 @@ export class WebGPUPlastic implements PlasticKernels {
     const traces = l.batch * l.n * l.n;
     const hebb = this.#rec.output(op, traces);
     const elig = l.retro ? this.#rec.output(op, traces) : null;
-    // A writable binding may not alias another one: without E', a scratch buffer stands in.
-    const eligOut = elig ?? this.#rec.output(op, 1);
+    // Without E' (and with the cell off, for h), the stand-ins take the unwritten outputs.
     const rowGroups = Math.ceil(l.n / WG);
     this.#rec
       .run(
         `plastic_${withCell ? 'step' : 'update'}${l.variant}_${RULES[l.rule]}`,
-        [t.hebb, t.elig ?? t.hebb, t.pre, t.post, t.mod, t.eta ?? t.mod, ...cell, h, hebb.buffer, eligOut.buffer],
+        [t.hebb, t.elig ?? t.hebb, t.pre, t.post, t.mod, t.eta ?? t.mod, ...cell, h, hebb.buffer, elig?.buffer ?? this.#rec.standIn(0)],
         rowGroups * Math.ceil(l.batch / EPISODES_PER_THREAD),
       )
       .u32(l.batch, l.n, l.nc, rowGroups, l.alphaFull ? 1 : 0, l.alphaStride, l.modB, l.modI)
       .f32(l.softK, l.clip);
-    if (!elig) this.#rec.backend.free(eligOut.buf);
     return { hebb: hebb.buf, elig: elig?.buf ?? null };
   }
 

@@ -203,8 +203,12 @@ export class WebGPUBackend implements Backend {
   readonly #staging: BufferPool;
   readonly #ring: UniformRing;
   readonly #bindGroups: BindGroupCache;
-  /** Bound where a kernel leaves a binding unread (sgd without momentum, matmul without bias): a binding cannot be left empty. */
-  readonly #placeholder: GPUBuffer;
+  /**
+   * Bound where a kernel leaves a binding unread or unwritten (sgd without momentum, matmul without
+   * bias, an output a variant does not produce): a binding cannot be left empty. Two, as one
+   * dispatch may leave two writable bindings unwritten and those may not alias.
+   */
+  readonly #standIns: readonly [GPUBuffer, GPUBuffer];
   readonly #batchSize: number;
   /** With `profile`: every dispatch in a timed pass of its own (profiler.ts). */
   readonly #profiler: KernelProfiler | null;
@@ -225,12 +229,14 @@ export class WebGPUBackend implements Backend {
     this.#staging = new BufferPool(this.#device, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, limits);
     this.#ring = new UniformRing(this.#device, params, UNIFORM_SLOTS);
     this.#bindGroups = new BindGroupCache(this.#device);
-    this.#placeholder = this.#device.createBuffer({ label: 'placeholder', size: 256, usage: GPUBufferUsage.STORAGE });
+    const standIn = (k: number) => this.#device.createBuffer({ label: `stand-in ${k}`, size: 256, usage: GPUBufferUsage.STORAGE });
+    this.#standIns = [standIn(0), standIn(1)];
     this.fusedPlastic = kernels.has('plastic_step_bwd_prep');
     this.#profiler = opts.profile ? new KernelProfiler(this.#device) : null;
     this.#plastic = new WebGPUPlastic({
       backend: this,
       subgroups: gpu.subgroups,
+      standIn: (k) => this.#standIns[k],
       buffer: (op, arg, buf, need) => this.#get(op, arg, buf, need),
       output: (op, n) => {
         const out = this.#new(op, n);
@@ -281,14 +287,14 @@ export class WebGPUBackend implements Backend {
     this.#pool.release(buffer, this.#encoder !== null);
   }
 
-  /** Storage and staging pools, plus the uniform ring and the placeholder buffer. */
+  /** Storage and staging pools, plus the uniform ring and the stand-in buffers. */
   memory(): MemoryInfo {
     const pool = this.#pool.memory();
     const staging = this.#staging.memory();
     return {
       bytesInUse: pool.bytesInUse + staging.bytesInUse,
-      bytesAllocated: pool.bytesAllocated + staging.bytesAllocated + this.#ring.buffer.size + this.#placeholder.size,
-      numBuffers: pool.numBuffers + staging.numBuffers + 2,
+      bytesAllocated: pool.bytesAllocated + staging.bytesAllocated + this.#ring.buffer.size + this.#standIns[0].size + this.#standIns[1].size,
+      numBuffers: pool.numBuffers + staging.numBuffers + 1 + this.#standIns.length,
     };
   }
 
@@ -377,7 +383,7 @@ export class WebGPUBackend implements Backend {
     const dgates = this.#new(op, batch * width);
     const dg = g ? this.#new(op, batch * n) : null;
     const dcPrev = this.#new(op, batch * n);
-    this.#run('lstm_cell_bwd', [gb, gIn, cp, dhb, dcb, dgates.buffer!, dg?.buffer ?? this.#placeholder, dcPrev.buffer!], batch * n)
+    this.#run('lstm_cell_bwd', [gb, gIn, cp, dhb, dcb, dgates.buffer!, dg?.buffer ?? this.#standIns[0], dcPrev.buffer!], batch * n)
       .u32(batch, n, width, g ? 1 : 0, dh ? 1 : 0, dc ? 1 : 0);
     return { dgates, dg, dcPrev };
   }
@@ -387,11 +393,11 @@ export class WebGPUBackend implements Backend {
     checkModulator(op, fan, rows, n);
     const [hb, wb, bb] = [this.#get(op, 'h', h, rows * n), this.#get(op, 'w', w, n), this.#get(op, 'b', b, 1)];
     const k = fan?.k ?? 0;
-    // Without a fan-out, w stands in for fw and fb (never read), the placeholder for eta.
+    // Without a fan-out, w stands in for fw and fb (never read), a stand-in for eta.
     const [fw, fb] = fan ? [this.#get(op, 'fw', fan.w, k), this.#get(op, 'fb', fan.b, k)] : [wb, wb];
     const m = this.#new(op, rows);
     const eta = fan ? this.#new(op, rows * k) : null;
-    this.#run('modulator', [hb, wb, bb, fw, fb, m.buffer!, eta?.buffer ?? this.#placeholder], rows).u32(rows, n, k, fan ? 1 : 0);
+    this.#run('modulator', [hb, wb, bb, fw, fb, m.buffer!, eta?.buffer ?? this.#standIns[0]], rows).u32(rows, n, k, fan ? 1 : 0);
     return { m, eta };
   }
 
@@ -404,13 +410,12 @@ export class WebGPUBackend implements Backend {
     const detab = fan && deta ? this.#get(op, 'deta', deta, rows * k) : null;
     const fw = fan ? this.#get(op, 'fw', fan.w, k) : wb;
     const flags = [fan ? 1 : 0, dmb ? 1 : 0, detab ? 1 : 0];
-    // Absent inputs are bound to m (never read); without a fan-out, the placeholder and a scratch
-    // buffer stand in for dfw and dfb (never written).
+    // Absent inputs are bound to m (never read); without a fan-out, the stand-ins take dfw and dfb
+    // (never written).
     const dpre = this.#new(op, rows);
     const [dh, dw, db] = [this.#new(op, rows * n), this.#new(op, n), this.#new(op, 1)];
     const [dfw, dfb] = fan ? [this.#new(op, k), this.#new(op, k)] : [null, null];
-    const scratch = fan ? null : this.#new(op, 1);
-    const [reads, fanOut] = [[mb, dmb ?? mb, detab ?? mb], [dfw?.buffer ?? this.#placeholder, (dfb ?? scratch)!.buffer!]];
+    const [reads, fanOut] = [[mb, dmb ?? mb, detab ?? mb], [dfw?.buffer ?? this.#standIns[0], dfb?.buffer ?? this.#standIns[1]]];
     if (this.#kernels.has('modulator_bwd')) {
       // One dispatch where the device binds 12 storage buffers (a paper-size PTB step 0.975x the
       // time of the two passes, retroactive; a B = 1 PlasticRNN step 0.94-0.96x).
@@ -420,7 +425,6 @@ export class WebGPUBackend implements Backend {
       this.#run('modulator_bwd_cols', [hb, mb, dpre.buffer!, detab ?? mb, dw.buffer!, db.buffer!, ...fanOut], n + 1 + k).u32(rows, n, k, ...flags);
     }
     this.free(dpre);
-    if (scratch) this.free(scratch);
     return { dh, dw, db, dfw, dfb };
   }
 
@@ -522,7 +526,7 @@ export class WebGPUBackend implements Backend {
     const geometry = `batch ${batch}, m ${m}, k ${k}, n ${n}`;
     const ab = this.#get('matmul', `a (${geometry})`, a, batch && m * k && (batch - 1) * aBatchStride + m * k);
     const bb = this.#get('matmul', `b (${geometry})`, b, batch && k * n && (batch - 1) * bBatchStride + k * n);
-    const biasb = bias ? this.#get('matmul', `bias (${geometry})`, bias, n) : this.#placeholder;
+    const biasb = bias ? this.#get('matmul', `bias (${geometry})`, bias, n) : this.#standIns[0];
     if (batch * m * n === 0) return this.#new('matmul', batch * m * n);
     const mode = transA ? (transB ? -1 : 2) : transB ? 1 : 0;
     // The vec4 kernel reads whole vec4s along rows of every operand (see matmul_vec4.wgsl).
@@ -573,7 +577,7 @@ export class WebGPUBackend implements Backend {
     const padded = this.#matmulVec4(
       this.#get('matmul', 'a', ap, 0),
       this.#get('matmul', 'b', bp, 0),
-      biasp ? this.#get('matmul', 'bias', biasp, 0) : this.#placeholder,
+      biasp ? this.#get('matmul', 'bias', biasp, 0) : this.#standIns[0],
       biasp !== null,
       tanhOut,
       { batch, m: m4, k: k4, n: n4, transA, transB, aBatchStride: strideOf(a, ap, aBatchStride, m4 * k4), bBatchStride: strideOf(b, bp, bBatchStride, k4 * n4) },
@@ -729,7 +733,7 @@ export class WebGPUBackend implements Backend {
     assertDistinct('sgdStep', { param, grad, mom });
     const gb = this.#get('sgdStep', 'grad', grad, n);
     const pb = this.#get('sgdStep', 'param', param, n);
-    const mb = mom ? this.#get('sgdStep', 'mom', mom, n) : this.#placeholder;
+    const mb = mom ? this.#get('sgdStep', 'mom', mom, n) : this.#standIns[0];
     this.#run('sgd', [gb, pb, mb], Math.ceil(n / 4))
       .u32(n)
       .f32(p.lr, p.momentum, p.weightDecay)
