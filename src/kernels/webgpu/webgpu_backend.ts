@@ -253,8 +253,12 @@ export class WebGPUBackend implements Backend {
   }
 
   upload(data: ArrayLike<number>): Buf {
-    const out = this.#new('upload', data.length, false);
-    const values = data instanceof Float32Array ? data : Float32Array.from(data);
+    return this.#write('upload', data instanceof Float32Array ? data : Float32Array.from(data));
+  }
+
+  /** A fresh buffer holding `values`, by a queue write (no dispatch). */
+  #write(op: string, values: Float32Array): GpuBuf {
+    const out = this.#new(op, values.length, false);
     if (values.length > 0) this.#device.queue.writeBuffer(out.buffer!, 0, values);
     return out;
   }
@@ -776,11 +780,7 @@ export class WebGPUBackend implements Backend {
   }
 
   #fill(op: string, n: number, value: number): GpuBuf {
-    if (n <= SMALL_FILL) {
-      const out = this.#new(op, n, false);
-      if (n > 0) this.#device.queue.writeBuffer(out.buffer!, 0, new Float32Array(n).fill(value));
-      return out;
-    }
+    if (n <= SMALL_FILL) return this.#write(op, new Float32Array(n).fill(value));
     const out = this.#new(op, n);
     const n4 = Math.ceil(n / 4);
     this.#run('fill', [out.buffer!], Math.ceil(n4 / VEC4S_PER_THREAD)).u32(n4).f32(value);
