@@ -355,6 +355,8 @@ describeWebGPU('WebGPUBackend', (backend, cpu) => {
     const y = gpu.upload([1, 2, 3]);
     expect(() => gpu.unary('exp', y, 4)).toThrow('unary: x holds 3 elements, needs 4');
     expect(() => gpu.binary('add', y, [3], y, [2], [3])).toThrow('binary: b of shape [2] does not broadcast to [3]');
+    expect(() => gpu.fill(-1, 0)).toThrow('fill: element count must be a non-negative integer, got -1');
+    expect(() => gpu.fill(2.5, 0)).toThrow('fill: element count must be a non-negative integer, got 2.5');
     expect(() => gpu.addN([y], 3)).toThrow('addN: takes 2 to 7 buffers, got 1');
     expect(() => gpu.addN(Array.from({ length: 8 }, () => y), 3)).toThrow('addN: takes 2 to 7 buffers, got 8');
     expect(() => gpu.addN([y, y], 4)).toThrow('addN: buffer 0 holds 3 elements, fewer than n = 4');

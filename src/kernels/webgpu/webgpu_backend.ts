@@ -780,6 +780,7 @@ export class WebGPUBackend implements Backend {
   }
 
   #fill(op: string, n: number, value: number): GpuBuf {
+    checkCount(op, 'element count', n); // before the array below is sized by it
     if (n <= SMALL_FILL) return this.#write(op, new Float32Array(n).fill(value));
     const out = this.#new(op, n);
     const n4 = Math.ceil(n / 4);
