@@ -26,12 +26,12 @@
 // subgroupAdd first, where the device has subgroups).
 // Shapes (row-major, f32): traces [B, N, N]; pre, x [B, N]; w, alpha [N, N]; coef [B·N, 2] vec4;
 // dx, dpre [B, N]; row_part [B, N, col_groups·WGC, ns] or [B, N, col_groups, 4] (subgroups);
-// grad_part [episode_blocks, parts, N, N], parts = alpha_full + WITH_DW.
+// grad_part [episode_blocks, parts, N, N], parts = ALPHA_FULL + WITH_DW.
 // Indices into Chunk arrays count Chunks (nc = N / CW per row).
 // Bindings: group 0: 0 hebb, 1 elig, 2 dhebb (dH'), 3 delig (dE'), 4 pre, 5 x, 6 w, 7 alpha,
 // 8 coef (read); 9 dhebb_out, 10 delig_out, 11 dx, 12 dpre, 13 grad_part, 14 row_part
 // (read_write). elig, delig, delig_out are placeholders unless retroactive; dhebb and delig are
-// never read without has_dhebb, has_delig; alpha needs alpha_full. Group 1: 0 p.
+// never read without TRACE_GRADS, alpha without ALPHA_FULL. Group 1: 0 p.
 // Grid: workgroup (eb, cg) holds episodes eb·EB.. and WGC·CPL Chunk columns: lane l has columns
 // (cg·CPL + q)·WGC + l for q < CPL. episode_blocks·col_groups workgroups, 2-D grid.
 
@@ -40,6 +40,15 @@ override RULE: u32 = HEBBIAN;
 // 1: also sum dw into grad_part. A constant too: as a uniform, its accumulator's registers made
 // the retroactive backward at B = 30, N = 200 1.03-1.06x slower where it was off.
 override WITH_DW: u32 = 0u;
+// The geometry's clip kind, alpha shape and whether dH' (and dE') come in, as constants: with the
+// clip's k folded to 0 where the clip is not soft and no per-element branch on the others, the
+// whole backward took 0.918x the time at B = 30, N = 200 (hebbian), 0.936x (retroactive) and
+// 0.93x in the plastic LSTM's geometry (B = 20, N = 196, α and M per neuron), against uniforms
+// (bench/plastic_time.ts builds alternated 5-8 times). Without trace gradients (an episode's last
+// step) dH' and dE' count as zero.
+override SOFT_CLIP: bool = false;
+override ALPHA_FULL: bool = true;
+override TRACE_GRADS: bool = true;
 // EB (episodes per workgroup) and CPL (Chunk columns per lane) come per rule from plastic.ts
 // (BWD_TILING, where the why is), as consts: they size the arrays below.
 // Lanes per workgroup: BWD_LANES in plastic.ts. One 8-wide SIMD group on lavapipe, which runs
@@ -57,11 +66,8 @@ struct Params {
   nc: u32,
   col_groups: u32, // ceil(nc / (WGC·CPL))
   episode_blocks: u32, // ceil(B / EB)
-  alpha_full: u32,
   ns: u32, // floats per (row, lane) in row_part: 4, or for hebbian 1 (full alpha) or 2
-  has_dhebb: u32,
-  has_delig: u32,
-  soft_k: f32, // the soft clip's 1/c, else 0
+  soft_k: f32, // the soft clip's 1/c (read with SOFT_CLIP)
   clip: f32,
 }
 
@@ -92,6 +98,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     return; // the 2-D grid's spare workgroups (uniform: a per-lane return made this kernel slower)
   }
   let retro = RULE == RETROACTIVE;
+  let soft_k = select(0.0, p.soft_k, SOFT_CLIP);
   // This lane's columns (in Chunks): CPL of them, WGC apart, so neighbouring lanes read
   // neighbouring Chunks.
   var cols = array<u32, CPL>();
@@ -126,7 +133,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     for (var q = 0u; q < CPL; q++) {
       if (has[q]) {
         w_ic[q] = w[i * p.nc + cols[q]];
-        if (p.alpha_full == 1u) {
+        if (ALPHA_FULL) {
           alpha_ic[q] = alpha[i * p.nc + cols[q]];
         }
       }
@@ -149,7 +156,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         let a = e * CPL + q;
         let k = row * p.nc + cols[q];
         var alpha_ij = Chunk(c1.y);
-        if (p.alpha_full == 1u) {
+        if (ALPHA_FULL) {
           alpha_ij = alpha_ic[q];
         }
         let h_old = hebb[k];
@@ -159,9 +166,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
           e_old = elig[k];
           d = m * e_old;
         }
-        let upd = trace_update(h_old, d, c0.w, p.soft_k, p.clip);
+        let upd = trace_update(h_old, d, c0.w, soft_k, p.clip);
         var g = alpha_ij * (dz * x_c[a]);
-        if (p.has_dhebb == 1u) {
+        if (TRACE_GRADS) {
           g += dhebb[k];
         }
         dhebb_out[k] = g * upd.dh;
@@ -170,7 +177,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         var s2 = g * h_old;
         var de = Chunk(0.0);
         if (retro) {
-          if (p.has_delig == 1u) {
+          if (TRACE_GRADS) {
             de = delig[k];
           }
           delig_out[k] = gd * m + (1.0 - c1.z) * de;
@@ -188,14 +195,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       store_shares(row, cg, lane, shares);
     }
     // This block's partials: dalpha in part 0 if alpha is full, then dw if WITH_DW.
-    let part = (eb * (p.alpha_full + WITH_DW) * p.n + i) * p.nc;
+    let part = (eb * (u32(ALPHA_FULL) + WITH_DW) * p.n + i) * p.nc;
     for (var q = 0u; q < CPL; q++) {
       if (has[q]) {
-        if (p.alpha_full == 1u) {
+        if (ALPHA_FULL) {
           grad_part[part + cols[q]] = dalpha_acc[q];
         }
         if (WITH_DW == 1u) {
-          grad_part[part + p.alpha_full * p.n * p.nc + cols[q]] = dw_acc[q];
+          grad_part[part + u32(ALPHA_FULL) * p.n * p.nc + cols[q]] = dw_acc[q];
         }
       }
     }

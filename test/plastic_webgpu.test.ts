@@ -16,7 +16,8 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { add, dispose, hebbUpdate, modulator, mul, PlasticRNN, Rng, setBackend, sum, tensor, tidy } from '../src/index.js';
 import { plasticStep } from '../src/autograd/ops/plastic.js';
-import { PLASTIC_STORAGE_BUFFERS, plasticSources } from '../src/kernels/webgpu/plastic.js';
+import { PLASTIC_STORAGE_BUFFERS, plasticSources, plasticSourcesOnFirstUse } from '../src/kernels/webgpu/plastic.js';
+import { compileKernels, paramsLayout } from '../src/kernels/webgpu/pipelines.js';
 import { SUBGROUP_MIN_SIZE } from '../src/kernels/webgpu/device.js';
 import { createWebGPUBackend, type WebGPUBackend } from '../src/kernels/webgpu/webgpu_backend.js';
 import { PLASTIC_DH_PARTS, type Backend, type Buf, type PlasticGeometry, type PlasticKernels, type PlasticStepInputs } from '../src/kernels/backend.js';
@@ -353,8 +354,17 @@ describeWebGPU('plastic kernels on a device with fewer storage buffers per stage
   });
 
   test('PLASTIC_STORAGE_BUFFERS is the most storage buffers a plastic kernel binds', () => {
-    const counts = [false, true].flatMap((sg) => Object.values(plasticSources(sg))).map((s) => (typeof s === 'string' ? s : s.files.map((f) => f.text).join('\n')).match(/var<storage,/g)!.length);
+    const counts = [false, true].flatMap((sg) => [...Object.values(plasticSources(sg)), ...Object.values(plasticSourcesOnFirstUse(sg))]).map((s) => (typeof s === 'string' ? s : s.files.map((f) => f.text).join('\n')).match(/var<storage,/g)!.length);
     expect(Math.max(...counts)).toBe(PLASTIC_STORAGE_BUFFERS);
+  });
+
+  test('the backward variants compiled where first used compile, with and without subgroups', async () => {
+    const { device } = (backend as WebGPUBackend).gpu;
+    for (const subgroups of [false, ...(device.features.has('subgroups') ? [true] : [])]) {
+      const sources = plasticSourcesOnFirstUse(subgroups);
+      expect(Object.keys(sources).length).toBe(80);
+      expect((await compileKernels(device, sources, paramsLayout(device))).size).toBe(80);
+    }
   });
 
   test("with WebGPU's default 8 the fused kernels are off and say why; a PlasticRNN episode and hebbUpdate run the reference composition to the same results", async () => {

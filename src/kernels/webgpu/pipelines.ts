@@ -65,19 +65,16 @@ export async function compileKernel(
   enable: readonly string[] = [],
 ): Promise<Kernel> {
   const files = typeof source === 'string' ? [{ file: name, text: source }] : source;
-  const code = files.map((f) => f.text).join('\n');
-  const storageTypes = storageBindings(name, code);
   device.pushErrorScope('validation');
-  // The enable directives must open the module: they share its first line, which keeps the line numbers.
-  const directives = enable.map((e) => `enable ${e}; `).join('');
-  const module = device.createShaderModule({ label: name, code: `${directives}${commonSource}\n${code}` });
-  const storageLayout = device.createBindGroupLayout({
-    label: name,
-    entries: storageTypes.map((type, binding) => ({ binding, visibility: GPUShaderStage.COMPUTE, buffer: { type } })),
-  });
-  const layout = device.createPipelineLayout({ label: name, bindGroupLayouts: [storageLayout, params] });
-  // Popped at once, before any await, so that kernels compiled concurrently keep separate scopes.
-  const scope = device.popErrorScope();
+  let scope: Promise<GPUError | null>;
+  let made: ReturnType<typeof kernelModule>;
+  try {
+    made = kernelModule(device, name, files, params, enable);
+  } finally {
+    // Popped at once, before any await, so that kernels compiled concurrently keep separate scopes.
+    scope = device.popErrorScope();
+  }
+  const { module, storageLayout, layout } = made;
 
   const errors = (await module.getCompilationInfo()).messages.filter((m) => m.type === 'error');
   if (errors.length > 0) {
@@ -91,6 +88,33 @@ export async function compileKernel(
   } catch (e) {
     throw new KernelCompileError(`${name}: pipeline creation failed: ${(e as Error).message}`);
   }
+}
+
+/**
+ * compileKernel without waiting, for a kernel compiled where it is first used: a compile error
+ * reaches the device as an uncaptured one (GpuDevice.throwUncaptured, at the next sync) instead of
+ * a located KernelCompileError, so the tests compile every such kernel with compileKernels too.
+ */
+export function compileKernelNow(device: GPUDevice, name: string, source: KernelSource, params: GPUBindGroupLayout): Kernel {
+  const s = typeof source === 'string' ? { files: [{ file: name, text: source }] } : source;
+  const { module, storageLayout, layout } = kernelModule(device, name, s.files, params, s.enable ?? []);
+  const pipeline = device.createComputePipeline({ label: name, layout, compute: { module, entryPoint: 'main', constants: s.constants ?? {} } });
+  return { name, pipeline, storageLayout };
+}
+
+/** A kernel's shader module (`common.wgsl` + its files) and its pipeline layout. */
+function kernelModule(device: GPUDevice, name: string, files: readonly SourceFile[], params: GPUBindGroupLayout, enable: readonly string[]) {
+  const code = files.map((f) => f.text).join('\n');
+  const storageTypes = storageBindings(name, code);
+  // The enable directives must open the module: they share its first line, which keeps the line numbers.
+  const directives = enable.map((e) => `enable ${e}; `).join('');
+  const module = device.createShaderModule({ label: name, code: `${directives}${commonSource}\n${code}` });
+  const storageLayout = device.createBindGroupLayout({
+    label: name,
+    entries: storageTypes.map((type, binding) => ({ binding, visibility: GPUShaderStage.COMPUTE, buffer: { type } })),
+  });
+  const layout = device.createPipelineLayout({ label: name, bindGroupLayouts: [storageLayout, params] });
+  return { module, storageLayout, layout };
 }
 
 /**

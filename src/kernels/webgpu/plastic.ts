@@ -56,7 +56,28 @@ type ForwardKernel = `plastic_${'step' | 'update'}${'' | '_f32'}_${PlasticRule}`
 
 /** Lanes per workgroup of plastic_step_bwd.wgsl, one per Chunk column (its WGC, where the why is). */
 const BWD_LANES = 8;
-type BwdKernel = `plastic_step_bwd${'' | '_dw'}${'' | '_f32'}_${PlasticRule}`;
+type BwdKernel = `plastic_step_bwd${'' | '_dw'}${'' | '_f32'}_${PlasticRule}${'' | '_soft'}${'' | '_rowalpha'}${'' | '_last'}`;
+
+/**
+ * What plastic_step_bwd.wgsl is specialised to besides the rule (its override constants): the sum
+ * of dw (B ≤ EB: see plasticStepBackward), the soft clip, α per row (per neuron or scalar) rather
+ * than full, and no incoming trace gradients (an episode's last step).
+ */
+interface BwdVariant {
+  dw: boolean;
+  soft: boolean;
+  rowAlpha: boolean;
+  last: boolean;
+}
+const bwdKernel = (rule: PlasticRule, chunk: '' | '_f32', v: BwdVariant): BwdKernel =>
+  `plastic_step_bwd${v.dw ? '_dw' : ''}${chunk}_${rule}${v.soft ? '_soft' : ''}${v.rowAlpha ? '_rowalpha' : ''}${v.last ? '_last' : ''}`;
+/** Every variant of a rule; decay and oja are never clipped, so they have no soft one. */
+const bwdVariants = (rule: PlasticRule): BwdVariant[] =>
+  [false, true].flatMap((dw) =>
+    (rule === 'hebbian' || rule === 'retroactive' ? [false, true] : [false]).flatMap((soft) =>
+      [false, true].flatMap((rowAlpha) => [false, true].map((last) => ({ dw, soft, rowAlpha, last }))),
+    ),
+  );
 
 /**
  * The backward's tiling by rule: episodes per workgroup and Chunk columns per lane (EB and CPL of
@@ -75,12 +96,12 @@ const BWD_TILING: Record<PlasticRule, { episodes: number; chunks: number }> = {
 
 /**
  * plastic_step_bwd.wgsl specialised by its override constants: the rule (a branch on the rule in the
- * uniforms made the B=30, N=200 retroactive backward about 1.2x slower on lavapipe), and whether it
- * sums dw (`_dw`, for B ≤ EB: see plasticStepBackward). With subgroups
+ * uniforms made the B=30, N=200 retroactive backward about 1.2x slower on lavapipe) and a
+ * BwdVariant (the shader says what those saved). With subgroups
  * the row-sum shares are summed across the lanes (plastic_shares_subgroup.wgsl); without, hebbian
  * stores them as floats (plastic_shares_f32.wgsl) and the other rules as vec4s.
  */
-const backwardSources = (subgroups: boolean): Record<string, KernelSource> =>
+const backwardSources = (subgroups: boolean, which: (v: BwdVariant) => boolean): Record<string, KernelSource> =>
   Object.fromEntries(
     CHUNKS.flatMap(([variant, chunk]) =>
       RULES.flatMap((rule, code) => {
@@ -91,9 +112,10 @@ const backwardSources = (subgroups: boolean): Record<string, KernelSource> =>
             : ['plastic_shares_vec4', plasticSharesVec4];
         const { episodes, chunks } = BWD_TILING[rule];
         const tiling: [string, string] = ['plastic_bwd_tiling', `const EB: u32 = ${episodes}u;\nconst CPL: u32 = ${chunks}u;\n`];
-        return ([0, 1] as const).map((dw) => {
-          const source = { ...withChunk(['plastic_step_bwd', plasticStepBwd], chunk, shares, tiling), constants: { RULE: code, WITH_DW: dw } };
-          return [`plastic_step_bwd${dw ? '_dw' : ''}${variant}_${rule}`, subgroups ? { ...source, enable: ['subgroups'] } : source];
+        return bwdVariants(rule).filter(which).map((v) => {
+          const constants = { RULE: code, WITH_DW: Number(v.dw), SOFT_CLIP: Number(v.soft), ALPHA_FULL: Number(!v.rowAlpha), TRACE_GRADS: Number(!v.last) };
+          const source = { ...withChunk(['plastic_step_bwd', plasticStepBwd], chunk, shares, tiling), constants };
+          return [bwdKernel(rule, variant, v), subgroups ? { ...source, enable: ['subgroups'] } : source];
         });
       }),
     ),
@@ -111,6 +133,9 @@ const forwardSources: Record<string, KernelSource> = Object.fromEntries(
   ),
 );
 
+/** The backward variants of the RL networks (hard clip, full α) before their last step. */
+const rlVariant = (v: BwdVariant) => !v.soft && !v.rowAlpha && !v.last;
+
 /**
  * The plastic kernels for the backend's pipeline cache, for a device with or without subgroups
  * (GpuDevice.subgroups); `_f32` marks the Chunk = f32 variants.
@@ -119,12 +144,21 @@ export const plasticSources = (subgroups: boolean) => ({
   ...(forwardSources as Record<ForwardKernel, KernelSource>),
   plastic_step_bwd_prep: withChunk(['plastic_step_bwd_prep', plasticStepBwdPrep], VEC4),
   plastic_step_bwd_finish: withChunk(['plastic_step_bwd_finish', plasticStepBwdFinish], VEC4),
-  ...(backwardSources(subgroups) as Record<BwdKernel, KernelSource>),
+  ...(backwardSources(subgroups, rlVariant) as Record<BwdKernel, KernelSource>),
 });
-export type PlasticKernelName = keyof ReturnType<typeof plasticSources>;
+/**
+ * The backward's other variants, compiled where first used: a model meets a few of them (its
+ * clip kind and α shape, and the last step's), and compiling all 80 with the backend took its
+ * creation from 0.5 to 1.2 s on lavapipe.
+ */
+export const plasticSourcesOnFirstUse = (subgroups: boolean): Record<string, KernelSource> =>
+  backwardSources(subgroups, (v) => !rlVariant(v));
+export type PlasticKernelName = keyof ReturnType<typeof plasticSources> | BwdKernel;
 
 /** The most storage buffers a plastic kernel binds (15, plastic_step_bwd.wgsl): devices with fewer skip them. */
-export const PLASTIC_STORAGE_BUFFERS = Math.max(...[false, true].flatMap((sg) => Object.values<KernelSource>(plasticSources(sg)).map(storageBufferCount)));
+export const PLASTIC_STORAGE_BUFFERS = Math.max(
+  ...[false, true].flatMap((sg) => [...Object.values(plasticSources(sg)), ...Object.values(plasticSourcesOnFirstUse(sg))].map(storageBufferCount)),
+);
 
 /** What the plastic kernels need from the backend that records them. */
 export interface PlasticRecorder {
@@ -251,8 +285,8 @@ export class WebGPUPlastic implements PlasticKernels {
     const hIn = this.#rec.buffer(op, 'h', h, rows);
     checkDhParts(dh, rows);
     const dhIn = dh.map((part, k) => this.#rec.buffer(op, `dh[${k}]`, part, rows));
-    const dHebbIn = dhebb && this.#rec.buffer(op, 'dhebb', dhebb, rows * n);
-    const dEligIn = delig && l.retro ? this.#rec.buffer(op, 'delig', delig, rows * n) : null;
+    const dHebbGiven = dhebb && this.#rec.buffer(op, 'dhebb', dhebb, rows * n);
+    const dEligGiven = delig && l.retro ? this.#rec.buffer(op, 'delig', delig, rows * n) : null;
     const out = (count: number) => this.#rec.output(op, count);
     // Intermediates, freed once everything is recorded. Outputs a variant does not write are bound
     // to the recorder's stand-ins.
@@ -262,6 +296,16 @@ export class WebGPUPlastic implements PlasticKernels {
       scratch.push(o.buf);
       return o;
     };
+    // The pass takes both trace gradients or neither (TRACE_GRADS): zeros stand in for dH' or dE'
+    // where only the other comes in.
+    const traceGrads = dHebbGiven !== null || dEligGiven !== null;
+    const zeros = () => {
+      const z = this.#rec.backend.fill(rows * n, 0);
+      scratch.push(z);
+      return this.#rec.buffer(op, 'zeros', z, rows * n);
+    };
+    const dHebbIn = traceGrads ? (dHebbGiven ?? zeros()) : null;
+    const dEligIn = traceGrads && l.retro ? (dEligGiven ?? zeros()) : null;
 
     // 1. per-row coefficients
     const ddrive = out(rows);
@@ -300,14 +344,14 @@ export class WebGPUPlastic implements PlasticKernels {
     const gradPart = parts > 0 ? out(episodeBlocks * parts * n * n) : null;
     this.#rec
       .run(
-        `plastic_step_bwd${withDw ? '_dw' : ''}${l.variant}_${g.rule}`,
+        bwdKernel(g.rule, l.variant, { dw: withDw, soft: l.softK > 0, rowAlpha: !l.alphaFull, last: !traceGrads }),
         [
           t.hebb, t.elig ?? t.hebb, dHebbIn ?? t.hebb, dEligIn ?? t.hebb, t.pre, cell.x, cell.w, cell.alpha, coef.buffer,
           dHebb.buffer, dElig?.buffer ?? this.#rec.standIn(0), dx.buffer, dpre.buffer, gradPart?.buffer ?? this.#rec.standIn(1), rowPart.buffer,
         ],
         colGroups * episodeBlocks,
       )
-      .u32(batch, n, l.nc, colGroups, episodeBlocks, l.alphaFull ? 1 : 0, ns, dHebbIn ? 1 : 0, dEligIn ? 1 : 0)
+      .u32(batch, n, l.nc, colGroups, episodeBlocks, ns)
       .f32(l.softK, l.clip);
 
     // 3. the per-row gradients, and their sums over each episode's rows where the shapes of mod,

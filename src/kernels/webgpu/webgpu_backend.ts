@@ -34,8 +34,8 @@ import {
 import { BindGroupCache } from './bind_groups.js';
 import { BufferPool, DEFAULT_POOL_LIMITS, sizeClass, type PoolLimits } from './buffer_pool.js';
 import { GpuDevice, type DeviceOptions } from './device.js';
-import { compileKernels, paramsLayout, storageBufferCount, wgslFiles, type Kernel, type KernelSource } from './pipelines.js';
-import { PLASTIC_STORAGE_BUFFERS, plasticSources, WebGPUPlastic, type PlasticKernelName } from './plastic.js';
+import { compileKernelNow, compileKernels, paramsLayout, storageBufferCount, wgslFiles, type Kernel, type KernelSource } from './pipelines.js';
+import { PLASTIC_STORAGE_BUFFERS, plasticSources, plasticSourcesOnFirstUse, WebGPUPlastic, type PlasticKernelName } from './plastic.js';
 import { KernelProfiler, type KernelTime } from './profiler.js';
 import { checkBroadcast, checkCount, checkIndices, checkShape, checkView, groupRows, mergeDims } from './prepare.js';
 import { UniformRing, type ParamsWriter } from './uniform_ring.js';
@@ -170,7 +170,10 @@ class GpuBuf implements Buf {
   ) {}
 }
 
-/** The WebGPU backend, or null when the machine has no WebGPU adapter. Compiles every kernel first. */
+/**
+ * The WebGPU backend, or null when the machine has no WebGPU adapter. Compiles every kernel first,
+ * but for the plastic backward's rarer variants (plasticSourcesOnFirstUse).
+ */
 export async function createWebGPUBackend(opts: WebGPUBackendOptions = {}): Promise<WebGPUBackend | null> {
   const gpu = await GpuDevice.create(opts);
   if (!gpu) return null;
@@ -181,9 +184,10 @@ export async function createWebGPUBackend(opts: WebGPUBackendOptions = {}): Prom
     // modulator_bwd the modulator's backward takes its two passes of 8 or fewer.
     const limit = gpu.limits.maxStorageBuffersPerShaderStage;
     const wide = limit >= Math.max(...Object.values<KernelSource>(WIDE_SOURCES).map(storageBufferCount)) ? WIDE_SOURCES : {};
-    const plastic = limit >= PLASTIC_STORAGE_BUFFERS ? plasticSources(gpu.subgroups) : {};
+    const fused = limit >= PLASTIC_STORAGE_BUFFERS;
+    const plastic = fused ? plasticSources(gpu.subgroups) : {};
     const kernels: Map<KernelName, Kernel> = await compileKernels(gpu.device, { ...SOURCES, ...wide, ...plastic }, params);
-    return new WebGPUBackend(gpu, kernels, params, opts);
+    return new WebGPUBackend(gpu, kernels, fused ? plasticSourcesOnFirstUse(gpu.subgroups) : {}, params, opts);
   } catch (error) {
     gpu.destroy();
     throw error;
@@ -198,6 +202,9 @@ export class WebGPUBackend implements Backend {
   readonly gpu: GpuDevice;
   readonly #device: GPUDevice;
   readonly #kernels: Map<KernelName, Kernel>;
+  /** Kernels compiled where first used, and then added to #kernels. */
+  readonly #onFirstUse: Partial<Record<KernelName, KernelSource>>;
+  readonly #params: GPUBindGroupLayout;
   readonly #pool: BufferPool;
   /** MAP_READ buffers for readback. */
   readonly #staging: BufferPool;
@@ -218,12 +225,20 @@ export class WebGPUBackend implements Backend {
   #dispatches = 0;
 
   /** Use createWebGPUBackend(). */
-  constructor(gpu: GpuDevice, kernels: Map<KernelName, Kernel>, params: GPUBindGroupLayout, opts: WebGPUBackendOptions = {}) {
+  constructor(
+    gpu: GpuDevice,
+    kernels: Map<KernelName, Kernel>,
+    onFirstUse: Partial<Record<KernelName, KernelSource>>,
+    params: GPUBindGroupLayout,
+    opts: WebGPUBackendOptions = {},
+  ) {
     this.#batchSize = opts.batchSize ?? DEFAULT_BATCH_SIZE;
     checkCount('createWebGPUBackend', 'batchSize', this.#batchSize);
     this.gpu = gpu;
     this.#device = gpu.device;
     this.#kernels = kernels;
+    this.#onFirstUse = onFirstUse;
+    this.#params = params;
     const limits = { ...DEFAULT_POOL_LIMITS, ...opts.pool };
     this.#pool = new BufferPool(this.#device, GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST, limits);
     this.#staging = new BufferPool(this.#device, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, limits);
@@ -823,7 +838,7 @@ export class WebGPUBackend implements Backend {
     if (this.#dispatches >= this.#batchSize || this.#ring.full || this.#profiler?.full) this.flush();
     const params = this.#ring.next();
     if (threads === 0) return params;
-    const kernel = this.#kernels.get(name)!;
+    const kernel = this.#kernels.get(name) ?? this.#compileNow(name);
     const bindGroup = this.#bindGroups.get(kernel, buffers);
     this.#encoder ??= this.#device.createCommandEncoder();
     if (this.#profiler) {
@@ -838,6 +853,14 @@ export class WebGPUBackend implements Backend {
     if (this.#profiler) this.#endPass();
     this.#dispatches++;
     return params;
+  }
+
+  #compileNow(name: KernelName): Kernel {
+    const source = this.#onFirstUse[name];
+    if (!source) throw new Error(`WebGPU backend: no kernel '${name}'`);
+    const kernel = compileKernelNow(this.#device, name, source, this.#params);
+    this.#kernels.set(name, kernel);
+    return kernel;
   }
 
   /** Workgroups for `threads` threads as a 2-D grid: one dimension holds at most 65535 of them. */
