@@ -338,7 +338,12 @@ export class WebGPUPlastic implements PlasticKernels {
     // B = 4, N = 100 (hebbian), 0.86-0.93x at B = 1 (retroactive): the two ways alternated 15
     // times in one process. Over more blocks the partials move as many bytes as the matmul saves
     // work: at B = 30, N = 200 it ran 1.01x (hebbian) and 1.07x (retroactive) the time
-    // (bench/plastic_time.ts builds alternated 4 times).
+    // (bench/plastic_time.ts builds alternated 4 times). Fewer partials, each workgroup walking
+    // several blocks and adding to its rows of them while they are in cache, took the whole
+    // backward there 1.01-1.15x the time with 2 to 15 blocks per workgroup (retroactive; hebbian
+    // 1.00-1.07x), and 1.03-1.13x with dw summed too: fewer, longer workgroups slowed the pass
+    // more than the reduction and the matmul cost (one scratch process, the settings alternated
+    // 9 times).
     const withDw = episodeBlocks === 1;
     const parts = (l.alphaFull ? 1 : 0) + (withDw ? 1 : 0);
     const gradPart = parts > 0 ? out(episodeBlocks * parts * n * n) : null;
