@@ -290,6 +290,15 @@ describeWebGPU('plastic kernels', (backend, cpuBackend) => {
     expect(gpu.memory().bytesInUse).toBe(before);
   });
 
+  test('the backward variants compiled where first used compile, with and without subgroups', async () => {
+    const { device } = (backend as WebGPUBackend).gpu;
+    for (const subgroups of [false, ...(device.features.has('subgroups') ? [true] : [])]) {
+      const sources = plasticSourcesOnFirstUse(subgroups);
+      expect(Object.keys(sources).length).toBe(80);
+      expect((await compileKernels(device, sources, paramsLayout(device))).size).toBe(80);
+    }
+  });
+
   test('bad arguments name the kernel and the argument', () => {
     const g = geometry({ batch: 2, n: 4 });
     const buf = (count: number) => gpu.upload(new Array<number>(count).fill(0.5));
@@ -356,15 +365,6 @@ describeWebGPU('plastic kernels on a device with fewer storage buffers per stage
   test('PLASTIC_STORAGE_BUFFERS is the most storage buffers a plastic kernel binds', () => {
     const counts = [false, true].flatMap((sg) => [...Object.values(plasticSources(sg)), ...Object.values(plasticSourcesOnFirstUse(sg))]).map((s) => (typeof s === 'string' ? s : s.files.map((f) => f.text).join('\n')).match(/var<storage,/g)!.length);
     expect(Math.max(...counts)).toBe(PLASTIC_STORAGE_BUFFERS);
-  });
-
-  test('the backward variants compiled where first used compile, with and without subgroups', async () => {
-    const { device } = (backend as WebGPUBackend).gpu;
-    for (const subgroups of [false, ...(device.features.has('subgroups') ? [true] : [])]) {
-      const sources = plasticSourcesOnFirstUse(subgroups);
-      expect(Object.keys(sources).length).toBe(80);
-      expect((await compileKernels(device, sources, paramsLayout(device))).size).toBe(80);
-    }
   });
 
   test("with WebGPU's default 8 the fused kernels are off and say why; a PlasticRNN episode and hebbUpdate run the reference composition to the same results", async () => {

@@ -95,11 +95,11 @@ const BWD_TILING: Record<PlasticRule, { episodes: number; chunks: number }> = {
 };
 
 /**
- * plastic_step_bwd.wgsl specialised by its override constants: the rule (a branch on the rule in the
- * uniforms made the B=30, N=200 retroactive backward about 1.2x slower on lavapipe) and a
- * BwdVariant (the shader says what those saved). With subgroups
- * the row-sum shares are summed across the lanes (plastic_shares_subgroup.wgsl); without, hebbian
- * stores them as floats (plastic_shares_f32.wgsl) and the other rules as vec4s.
+ * plastic_step_bwd.wgsl specialised by its override constants to the rule (a branch on the rule in
+ * the uniforms made the B=30, N=200 retroactive backward about 1.2x slower on lavapipe) and to each
+ * BwdVariant `which` keeps (the shader says what those saved). With subgroups the row-sum shares
+ * are summed across the lanes (plastic_shares_subgroup.wgsl); without, hebbian stores them as
+ * floats (plastic_shares_f32.wgsl) and the other rules as vec4s.
  */
 const backwardSources = (subgroups: boolean, which: (v: BwdVariant) => boolean): Record<string, KernelSource> =>
   Object.fromEntries(
