@@ -54,6 +54,22 @@ describeWebGPU('WebGPUBackend', (backend, cpu) => {
     for (const n of [1, 5, 1000, 16_384, 16_385, 300_001]) await compare(`fill ${n}`, [], (be) => be.fill(n, -3.25), n);
   });
 
+  test('a large fill of zeros clears the pooled buffer it reuses, and -0 stays -0', async () => {
+    for (const n of [16_385, 300_001]) {
+      const sevens = gpu.fill(n, 7);
+      await gpu.read(sevens, 1);
+      gpu.free(sevens);
+      const allocated = gpu.memory().bytesAllocated;
+      const zeros = gpu.fill(n, 0);
+      expect(gpu.memory().bytesAllocated).toBe(allocated); // the sevens' buffer, not a fresh (zeroed) one
+      expect((await gpu.read(zeros, n)).every((v) => Object.is(v, 0))).toBe(true);
+      gpu.free(zeros);
+      const negative = gpu.fill(n, -0);
+      expect((await gpu.read(negative, n)).every((v) => Object.is(v, -0))).toBe(true);
+      gpu.free(negative);
+    }
+  });
+
   test('unary, every op', async () => {
     const cases: [Parameters<Backend['unary']>[0], Sampler, number?, number?][] = [
       ['neg', nonZero()],
