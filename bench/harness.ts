@@ -235,6 +235,27 @@ export function printTable({ title, header, rows }: Table): void {
   for (const r of text) console.log(line(r));
 }
 
+/** Kernels listed by name in a profile table; the rest are summed in one row. */
+const PROFILE_ROWS = 12;
+
+/**
+ * Prints GPU time by kernel (WebGPUBackend.kernelTimes of a profiled backend) over `steps` steps:
+ * dispatches, dispatches per step, ms, ms per step and share, the PROFILE_ROWS costliest by name.
+ */
+export function printProfile(title: string, kernels: readonly { kernel: string; dispatches: number; ms: number }[], steps: number): void {
+  const gpuMs = kernels.reduce((a, k) => a + k.ms, 0);
+  const rest = kernels.slice(PROFILE_ROWS);
+  const row = (name: string, dispatches: number, ms: number): Cell[] => [name, dispatches, dispatches / steps, ms, ms / steps, `${((100 * ms) / gpuMs).toFixed(1)}%`];
+  printTable({
+    title,
+    header: ['kernel', 'dispatches', 'per step', 'ms', 'ms/step', 'share'],
+    rows: [
+      ...kernels.slice(0, PROFILE_ROWS).map((k) => row(k.kernel, k.dispatches, k.ms)),
+      ...(rest.length ? [row(`${rest.length} others`, rest.reduce((a, k) => a + k.dispatches, 0), rest.reduce((a, k) => a + k.ms, 0))] : []),
+    ],
+  });
+}
+
 function fmt(x: Cell): string {
   if (typeof x === 'string') return x;
   if (!Number.isFinite(x)) return '–';

@@ -25,14 +25,11 @@ import { a2cLoss, disposeRollout, rollout } from '../src/tasks/a2c.js';
 import { buildEnv, buildNet, defaultConfig, type TaskName, type TrainConfig } from '../src/tasks/presets.js';
 import { createWebGPUBackend } from '../src/kernels/webgpu/webgpu_backend.js';
 import type { KernelTime } from '../src/kernels/webgpu/profiler.js';
-import { machineInfo, printTable, writeResults, type Cell } from './harness.js';
+import { machineInfo, printProfile, printTable, writeResults, type Cell } from './harness.js';
 import { quantile } from './stats.js';
 
 /** Seconds per iteration of the authors' PyTorch code on this machine (from the issue). */
 const REFERENCE_S: Record<TaskName, number> = { 'cue-reward': 1.8, maze: 1.0 };
-
-/** Kernels listed by name in a --profile table; the rest are summed in one row. */
-const PROFILE_ROWS = 12;
 
 const CASES: { task: TaskName; config: TrainConfig }[] = [
   { task: 'cue-reward', config: defaultConfig('cue-reward', 'retroactive') },
@@ -112,17 +109,8 @@ async function profileIterations(): Promise<{ task: TaskName; wallMs: number; gp
     const kernels = await prof.kernelTimes();
     const wallMs = s.forwardMs + s.envMs + s.backwardMs + s.optimizerMs;
     const gpuMs = kernels.reduce((a, k) => a + k.ms, 0);
-    const steps = config.env.episodeLength;
-    const rest = kernels.slice(PROFILE_ROWS);
-    const row = (name: string, dispatches: number, ms: number): Cell[] => [name, dispatches, dispatches / steps, ms, `${((100 * ms) / gpuMs).toFixed(1)}%`];
-    printTable({
-      title: `${task}: GPU time by kernel in one profiled iteration (wall ${(wallMs / 1000).toFixed(2)} s, GPU busy ${(gpuMs / 1000).toFixed(2)} s; each dispatch in its own pass)`,
-      header: ['kernel', 'dispatches', 'per step', 'ms', 'share'],
-      rows: [
-        ...kernels.slice(0, PROFILE_ROWS).map((k) => row(k.kernel, k.dispatches, k.ms)),
-        ...(rest.length ? [row(`${rest.length} others`, rest.reduce((a, k) => a + k.dispatches, 0), rest.reduce((a, k) => a + k.ms, 0))] : []),
-      ],
-    });
+    const title = `${task}: GPU time by kernel in one profiled iteration (wall ${(wallMs / 1000).toFixed(2)} s, GPU busy ${(gpuMs / 1000).toFixed(2)} s; each dispatch in its own pass)`;
+    printProfile(title, kernels, config.env.episodeLength);
     out.push({ task, wallMs, gpuMs, kernels });
   }
   prof.destroy();

@@ -12,12 +12,14 @@
  *    written in TF.js (WebGPU, WASM) and jax-js (WebGPU, WASM with jit; bench/plastic_peers.ts);
  * 3. peak device memory of an episode storing every trace against checkpointing (TraceTape).
  *
- *   XDG_RUNTIME_DIR=/tmp npm run bench:kernels [-- --quick | --sizes 30x200,1x100] [--spin]
+ *   XDG_RUNTIME_DIR=/tmp npm run bench:kernels [-- --quick | --sizes 30x200,1x100] [--spin] [--profile]
  *
  * The full grid is B ∈ {1, 30, 128} × N ∈ {100, 200, 500} (≈10 minutes on 2 cores; `dropped` says
  * which cases are left out and why); --quick times the retroactive rule at B=1, N=100 and B=30,
  * N=200, where the targets are stated, and its memory comparison (≈2 minutes). --spin awaits the device
  * without first sleeping through most of the expected device time (see TimeOptions.idle).
+ * --profile then runs one more fused episode per rule at the targets' B = 30, N = 200 on a WebGPU
+ * backend that times every dispatch, and prints where its GPU time goes, by kernel.
  *
  * Every time is printed next to the floor: the bytes the step must move (the trace read once and
  * written once forward; the saved trace read, and its gradient read and written, backward) over
@@ -35,15 +37,21 @@ import {
 } from '../src/index.js';
 import type { Buf, PlasticGeometry, PlasticKernels, PlasticStepInputs } from '../src/kernels/backend.js';
 import { createWebGPUBackend, type WebGPUBackend } from '../src/kernels/webgpu/webgpu_backend.js';
+import type { KernelTime } from '../src/kernels/webgpu/profiler.js';
 import {
-  machineInfo, printTable, randomData, timeCases, writeResults,
+  machineInfo, printProfile, printTable, randomData, timeCases, writeResults,
   type Case, type Cell, type Scheduler, type Table, type TimeOptions, type Timing, type Unavailable,
 } from './harness.js';
 import { installWebGPU, loadPeers } from './peers.js';
 import { cellParams, plasticPeers, type CellParams, type EpisodeValues, type F32, type PlasticLib, type StepRule, type StepSpec } from './plastic_peers.js';
 
 const { values: opts } = parseArgs({
-  options: { quick: { type: 'boolean', default: false }, spin: { type: 'boolean', default: false }, sizes: { type: 'string' } },
+  options: {
+    quick: { type: 'boolean', default: false },
+    spin: { type: 'boolean', default: false },
+    sizes: { type: 'string' },
+    profile: { type: 'boolean', default: false },
+  },
 });
 /** --quick keeps the retroactive rule: two traces per step, the heavier case and the paper's main one. */
 const RULES: readonly StepRule[] = opts.quick ? ['retroactive'] : ['neuromodulated', 'retroactive'];
@@ -62,6 +70,8 @@ const T = 5;
  * steps; `reps` timed episodes per mode.
  */
 const MEMORY = { batch: 30, n: 200, steps: 120, every: 11, reps: 3 };
+/** Episodes timed by --profile, per rule. */
+const PROFILED_EPISODES = 10;
 /** Where the targets are stated: fused forward + backward at B=30..32, N=200, and the B=1, N=100 step. */
 const TARGET_SIZE: [number, number] = [30, 200];
 const SMALL_SIZE: [number, number] = [1, 100];
@@ -361,6 +371,9 @@ report({
   ]),
 });
 
+// ---- where a fused episode's GPU time goes
+const profiles = opts.profile ? await profileEpisodes() : undefined;
+
 // ---- targets
 const targets = evaluateTargets();
 console.log('\ntargets (issue item 5):');
@@ -382,6 +395,7 @@ const path = writeResults('kernels', {
   failures,
   targets,
   memory,
+  profiles,
   tables,
   timings: Object.fromEntries(timings),
   dispatches: Object.fromEntries(dispatches),
@@ -389,6 +403,42 @@ const path = writeResults('kernels', {
 console.log(`\nwrote ${path} in ${((performance.now() - started) / 1000).toFixed(0)} s (load average ${machine.loadavg1.toFixed(2)} at the start, ${loadEnd.toFixed(2)} at the end)`);
 for (const lib of libs) lib.destroy();
 if (failures.some((f) => f.lib.startsWith('ours'))) process.exitCode = 1;
+
+/**
+ * PROFILED_EPISODES fused episodes per rule at TARGET_SIZE on a profiled WebGPU backend (after a
+ * warm-up one): their GPU time by kernel, printed beside the floor per step of the timed run, and
+ * returned. One episode alone read a kernel 2-9x its usual time now and then (lavapipe's device
+ * time is CPU time, which the OS takes as it likes).
+ */
+async function profileEpisodes(): Promise<{ rule: StepRule; kernels: KernelTime[] }[]> {
+  const prof = (await createWebGPUBackend({ gpu, profile: true })) ?? noAdapter();
+  const lib = ourLib('ours-fused, profiled', prof, 'fused', { kind: 'webgpu', adapter });
+  const [b, n] = TARGET_SIZE;
+  const out = [];
+  for (const rule of RULES) {
+    const spec: StepSpec = { rule, batch: b, n, inputSize: INPUT_SIZE };
+    const xs = Array.from({ length: T }, (_, t) => randomData(b * INPUT_SIZE, 100 + t));
+    await lib.activate!();
+    const episode = await lib.episode(spec, cellParams(spec), xs);
+    episode.run();
+    await prof.sync();
+    await prof.kernelTimes();
+    for (let e = 0; e < PROFILED_EPISODES; e++) episode.run();
+    await prof.sync();
+    const kernels = await prof.kernelTimes();
+    episode.dispose();
+    const floorMs = floorBytes('episode', rule, b, n) / (floorGBps(rule, b, n) * 1e6);
+    printProfile(
+      `${rule}, B=${b}, N=${n}: GPU time by kernel of ${PROFILED_EPISODES} fused episodes (T=${T}), every dispatch in its own timed pass; ` +
+        `the floor is ${floorMs.toFixed(2)} ms/step (timed run)`,
+      kernels,
+      PROFILED_EPISODES * T,
+    );
+    out.push({ rule, kernels });
+  }
+  lib.destroy();
+  return out;
+}
 
 // ---------------------------------------------------------------- our engine as a PlasticLib
 
