@@ -18,8 +18,8 @@
  * which cases are left out and why); --quick times the retroactive rule at B=1, N=100 and B=30,
  * N=200, where the targets are stated, and its memory comparison (≈2 minutes). --spin awaits the device
  * without first sleeping through most of the expected device time (see TimeOptions.idle).
- * --profile then runs one more fused episode per rule at the targets' B = 30, N = 200 on a WebGPU
- * backend that times every dispatch, and prints where its GPU time goes, by kernel.
+ * --profile then runs 10 more fused episodes per rule at the targets' B = 30, N = 200 on a WebGPU
+ * backend that times every dispatch, and prints where their GPU time goes, by kernel.
  *
  * Every time is printed next to the floor: the bytes the step must move (the trace read once and
  * written once forward; the saved trace read, and its gradient read and written, backward) over
@@ -428,9 +428,9 @@ async function profileEpisodes(): Promise<{ rule: StepRule; kernels: KernelTime[
     const kernels = await prof.kernelTimes();
     episode.dispose();
     const floorMs = floorBytes('episode', rule, b, n) / (floorGBps(rule, b, n) * 1e6);
+    const floor = Number.isFinite(floorMs) ? `the floor is ${floorMs.toFixed(2)} ms/step (timed run)` : 'no floor (the run did not time this size)';
     printProfile(
-      `${rule}, B=${b}, N=${n}: GPU time by kernel of ${PROFILED_EPISODES} fused episodes (T=${T}), every dispatch in its own timed pass; ` +
-        `the floor is ${floorMs.toFixed(2)} ms/step (timed run)`,
+      `${rule}, B=${b}, N=${n}: GPU time by kernel of ${PROFILED_EPISODES} fused episodes (T=${T}), every dispatch in its own timed pass; ${floor}`,
       kernels,
       PROFILED_EPISODES * T,
     );
