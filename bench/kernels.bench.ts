@@ -277,9 +277,7 @@ const peerCheck = await checkPeers();
 // ---- 1 and 2, one rotation per (rule, B, N)
 for (const [b, n] of SIZES) {
   for (const rule of RULES) {
-    const spec: StepSpec = { rule, batch: b, n, inputSize: INPUT_SIZE };
-    const p = cellParams(spec);
-    const xs = Array.from({ length: T }, (_, t) => randomData(b * INPUT_SIZE, 100 + t));
+    const { spec, p, xs } = episodeInputs(rule, b, n);
     const items: Item[] = [{ lib: webgpuKernels, name: copyName(rule, b, n), make: () => copyCase(webgpu, b * n * n) }];
     for (const kernel of KERNELS) {
       items.push({ lib: webgpuKernels, name: kernelName(kernel, rule, b, n), make: () => kernelCase(webgpu, kernel, rule, b, n), countDispatches: true });
@@ -298,7 +296,7 @@ for (const [b, n] of SIZES) {
       }
     }
     console.log(`\n# timing ${rule} B=${b} N=${n}: ${items.length} cases (${((performance.now() - started) / 1000).toFixed(0)} s so far, load ${loadavg()[0].toFixed(2)})`);
-    const target = [SMALL_SIZE, TARGET_SIZE].some(([tb, tn]) => b === tb && n === tn);
+    const target = [SMALL_SIZE, TARGET_SIZE].some((size) => sameSize(size, [b, n]));
     await measure(items, target ? TARGET_TIMING : timeOpts);
   }
 }
@@ -416,10 +414,9 @@ async function profileEpisodes(): Promise<{ rule: StepRule; kernels: KernelTime[
   const [b, n] = TARGET_SIZE;
   const out = [];
   for (const rule of RULES) {
-    const spec: StepSpec = { rule, batch: b, n, inputSize: INPUT_SIZE };
-    const xs = Array.from({ length: T }, (_, t) => randomData(b * INPUT_SIZE, 100 + t));
+    const { spec, p, xs } = episodeInputs(rule, b, n);
     await lib.activate!();
-    const episode = await lib.episode(spec, cellParams(spec), xs);
+    const episode = await lib.episode(spec, p, xs);
     episode.run();
     await prof.sync();
     await prof.kernelTimes();
@@ -441,6 +438,16 @@ async function profileEpisodes(): Promise<{ rule: StepRule; kernels: KernelTime[
 }
 
 // ---------------------------------------------------------------- our engine as a PlasticLib
+
+/** An episode's spec, cell parameters and `steps` inputs for (rule, B, N): the same in every part of the bench. */
+function episodeInputs(rule: StepRule, batch: number, n: number, steps = T): { spec: StepSpec; p: CellParams; xs: F32[] } {
+  const spec: StepSpec = { rule, batch, n, inputSize: INPUT_SIZE };
+  return { spec, p: cellParams(spec), xs: Array.from({ length: steps }, (_, t) => randomData(batch * INPUT_SIZE, 100 + t)) };
+}
+
+function sameSize([b1, n1]: readonly [number, number], [b2, n2]: readonly [number, number]): boolean {
+  return b1 === b2 && n1 === n2;
+}
 
 /** `BxN`, as in --sizes 30x200. */
 function parseSize(text: string): [number, number] {
@@ -696,9 +703,7 @@ async function measureMemory(): Promise<{ rule: StepRule; storeAll: MemoryMode; 
   // Modes alternate, so that drifting load hits both alike.
   for (const rule of RULES) {
     console.log(`\n# memory, ${rule} (${((performance.now() - started) / 1000).toFixed(0)} s so far, load ${loadavg()[0].toFixed(2)})`);
-    const spec: StepSpec = { rule, batch, n, inputSize: INPUT_SIZE };
-    const p = cellParams(spec);
-    const xs = Array.from({ length: steps }, (_, t) => randomData(batch * INPUT_SIZE, 100 + t));
+    const { spec, p, xs } = episodeInputs(rule, batch, n, steps);
     const traceBytes = (rule === 'retroactive' ? 2 : 1) * batch * n * n * 4;
     const modes = [
       { every: 1, modelBytes: steps * traceBytes, runs: [] as SampledRun[] },
@@ -774,7 +779,7 @@ interface Target {
 function evaluateTargets(): Record<string, Target> {
   const [tb, tn] = TARGET_SIZE;
   const [sb, sn] = SMALL_SIZE;
-  const timed = ([b, n]: [number, number]) => SIZES.some(([b2, n2]) => b2 === b && n2 === n);
+  const timed = (size: [number, number]) => SIZES.some((s) => sameSize(s, size));
   const fmt = (x: number) => (Number.isFinite(x) ? x.toFixed(2) : '–');
   const out: Record<string, Target> = {};
   for (const rule of RULES) {
