@@ -9,9 +9,13 @@
 
 fn store_shares(row: u32, cg: u32, lane: u32, s: vec4<f32>) {
   var total: vec4<f32>;
-  if (RULE == HEBBIAN) {
-    let t = subgroupAdd(s.xw); // hebbian needs S1 and S4 only
+  if (RULE == HEBBIAN && ALPHA_FULL) {
+    total = vec4<f32>(subgroupAdd(s.x), 0.0, 0.0, 0.0); // hebbian needs S1, and S4 for a per-row alpha
+  } else if (RULE == HEBBIAN) {
+    let t = subgroupAdd(s.xw);
     total = vec4<f32>(t.x, 0.0, 0.0, t.y);
+  } else if (ALPHA_FULL) {
+    total = vec4<f32>(subgroupAdd(s.xyz), 0.0);
   } else {
     total = subgroupAdd(s);
   }

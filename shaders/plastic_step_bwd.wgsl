@@ -9,7 +9,7 @@
 //   retroactive: dE = gd·m + (1 − η)·dE' and u = dE';  otherwise u = gd
 //   dx[b, j]   = Σ_i (w[i, j] + α[i, j]·H')·dz_i;   dpre[b, j] = Σ_i u·k_i
 //   row sums over j of (S1, S2, S3, S4) = (u·pre_j, s2, dE'·E, H'·x_j), s2 = gd·E if retroactive,
-//   else G·H: each lane adds up its CPL Chunks' shares, and store_shares (plastic_shares_*.wgsl)
+//   else G·H, S4 = 0 where alpha is full (only a per-row alpha's gradient reads it): each lane adds up its CPL Chunks' shares, and store_shares (plastic_shares_*.wgsl)
 //   stores them in row_part, ns floats per (row, lane), or with subgroups their sum over the lanes,
 //   a vec4 per (row, column group)
 //   grad_part[eb, 0, i, j] = Σ_{b in episode block eb} dz_i·H'·x_j  (dalpha; full alpha only)
@@ -99,6 +99,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   }
   let retro = RULE == RETROACTIVE;
   let soft_k = select(0.0, p.soft_k, SOFT_CLIP);
+  // The row factor a is 1 for these rules (plastic_common.wgsl): a constant, so the update folds.
+  let unit_decay = RULE == HEBBIAN || retro;
   // This lane's columns (in Chunks): CPL of them, WGC apart, so neighbouring lanes read
   // neighbouring Chunks.
   var cols = array<u32, CPL>();
@@ -166,7 +168,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
           e_old = elig[k];
           d = m * e_old;
         }
-        let upd = trace_update(h_old, d, c0.w, soft_k, p.clip);
+        let upd = trace_update(h_old, d, select(c0.w, 1.0, unit_decay), soft_k, p.clip);
         var g = alpha_ij * (dz * x_c[a]);
         if (TRACE_GRADS) {
           g += dhebb[k];
@@ -184,7 +186,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
           u = de;
           s2 = gd * e_old;
         }
-        shares += vec4<f32>(hsum(u * pre_c[a]), hsum(s2), hsum(de * e_old), hsum(upd.h * x_c[a]));
+        var s4 = 0.0;
+        if (!ALPHA_FULL) {
+          s4 = hsum(upd.h * x_c[a]);
+        }
+        shares += vec4<f32>(hsum(u * pre_c[a]), hsum(s2), hsum(de * e_old), s4);
         dx_acc[a] += (w_ic[q] + alpha_ij * upd.h) * dz;
         dpre_acc[a] += u * c1.x;
         dalpha_acc[q] += dz * upd.h * x_c[a];
