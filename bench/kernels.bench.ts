@@ -24,7 +24,9 @@
  * Every time is printed next to the floor: the bytes the step must move (the trace read once and
  * written once forward; the saved trace read, and its gradient read and written, backward) over
  * the bandwidth of our raw copy kernel (or of hebbUpdate, a pure stream over the traces, where
- * that is faster: see floorGBps), measured in the same rotation. Cases of one (rule, B, N) are
+ * that is faster: see floorGBps), measured in the same rotation. The queue's copyBufferToBuffer of
+ * a trace is timed beside it: lavapipe runs it as a memcpy, which no kernel matches, so the floor
+ * stays a kernel's copy and that bandwidth is printed for comparison. Cases of one (rule, B, N) are
  * timed with their batches interleaved, so the ratios hold under load drifting on a shared 2-core
  * machine; absolute numbers on lavapipe say nothing about GPUs (DESIGN.md). Prints tables and
  * writes them, with every timing, to bench/results/kernels.json.
@@ -254,9 +256,17 @@ function floorBytes(what: Kernel | 'step' | 'episode', rule: StepRule, b: number
 }
 
 const copyName = (rule: StepRule, b: number, n: number) => `copyRaw [${b}·${n}²] in the ${rule} rotation`;
+const bufferCopyName = (rule: StepRule, b: number, n: number) => `copyBufferToBuffer [${b}·${n}²] in the ${rule} rotation`;
 const kernelName = (kernel: Kernel, rule: StepRule, b: number, n: number) => `${kernel} ${rule} B=${b} N=${n}`;
 /** Our copy kernel's bandwidth (read + write) over one trace, in the (rule, B, N) rotation. */
 const copyGBps = (rule: StepRule, b: number, n: number) => (2 * b * n * n * 4) / (msOf('ours-webgpu', copyName(rule, b, n)) * 1e6);
+/**
+ * The queue's own buffer copy over one trace, in the same rotation: on lavapipe a memcpy, which no
+ * kernel can match (every storage access a kernel makes is compiled per SIMD lane, see
+ * chunk_vec4.wgsl); printed beside the floor, which stays a kernel's copy.
+ */
+const bufferCopyGBps = (rule: StepRule, b: number, n: number) =>
+  (2 * b * n * n * 4) / (msOf('ours-webgpu', bufferCopyName(rule, b, n)) * 1e6);
 /**
  * The bandwidth the floors are computed with: the faster of our copy kernel and hebbUpdate, which
  * is itself a pure stream over the traces (each read once and written once), in the same rotation.
@@ -278,7 +288,10 @@ const peerCheck = await checkPeers();
 for (const [b, n] of SIZES) {
   for (const rule of RULES) {
     const { spec, p, xs } = episodeInputs(rule, b, n);
-    const items: Item[] = [{ lib: webgpuKernels, name: copyName(rule, b, n), make: () => copyCase(webgpu, b * n * n) }];
+    const items: Item[] = [
+      { lib: webgpuKernels, name: copyName(rule, b, n), make: () => copyCase(webgpu, b * n * n) },
+      { lib: webgpuKernels, name: bufferCopyName(rule, b, n), make: () => bufferCopyCase(webgpu, b * n * n) },
+    ];
     for (const kernel of KERNELS) {
       items.push({ lib: webgpuKernels, name: kernelName(kernel, rule, b, n), make: () => kernelCase(webgpu, kernel, rule, b, n), countDispatches: true });
       const why = dropped(cpuKernels.name, 'step', b, n);
@@ -308,8 +321,9 @@ const disp = (lib: string, name: string, perStep = 1) => (dispatches.get(`${lib}
 report({
   title:
     "kernels, ms per call (each case's fastest timed batch). MB: the floor bytes; GB/s: MB over time; copy GB/s: our copy kernel over " +
-    'one trace; floor GB/s: the faster of it and hebbUpdate (same rotation); ×floor: time over MB / floor GB/s; disp: WebGPU dispatches per call',
-  header: ['rule', 'B', 'N', 'kernel', 'MB', 'copy GB/s', 'floor GB/s', 'webgpu ms', 'GB/s', '×floor', 'disp', 'cpu ms', 'cpu/webgpu'],
+    'one trace; floor GB/s: the faster of it and hebbUpdate (same rotation); ×floor: time over MB / floor GB/s; buffer copy GB/s: ' +
+    "the queue's copyBufferToBuffer over one trace (lavapipe: memcpy); disp: WebGPU dispatches per call",
+  header: ['rule', 'B', 'N', 'kernel', 'MB', 'copy GB/s', 'floor GB/s', 'webgpu ms', 'GB/s', '×floor', 'buffer copy GB/s', 'disp', 'cpu ms', 'cpu/webgpu'],
   rows: sizeRows.flatMap(([rule, b, n]) =>
     KERNELS.map((kernel) => {
       const name = kernelName(kernel, rule, b, n);
@@ -317,7 +331,10 @@ report({
       const [gpuMs, cpuMs] = [msOf('ours-webgpu', name), msOf('ours-cpu', name)];
       const gbps = bytes / (gpuMs * 1e6);
       const floor = floorGBps(rule, b, n);
-      return [rule, String(b), String(n), kernel, mb(bytes), copyGBps(rule, b, n), floor, gpuMs, gbps, floor / gbps, disp('ours-webgpu', name), cpuMs, cpuMs / gpuMs];
+      return [
+        rule, String(b), String(n), kernel, mb(bytes), copyGBps(rule, b, n), floor, gpuMs, gbps, floor / gbps, bufferCopyGBps(rule, b, n),
+        disp('ours-webgpu', name), cpuMs, cpuMs / gpuMs,
+      ];
     }),
   ),
 });
@@ -579,6 +596,19 @@ function copyCase(backend: WebGPUBackend, n: number): Case {
   return { run: () => backend.free(backend.copyRaw(src, n)), dispose: () => backend.free(src) };
 }
 
+/** One contiguous copyStrided: the backend records it as the queue's copyBufferToBuffer. */
+function bufferCopyCase(backend: WebGPUBackend, n: number): Case {
+  const src = backend.upload(randomData(n));
+  return {
+    run: () => {
+      const dst = backend.alloc(n);
+      backend.copyStrided(src, { offset: 0, strides: [1] }, dst, { offset: 0, strides: [1] }, [n]);
+      backend.free(dst);
+    },
+    dispose: () => backend.free(src),
+  };
+}
+
 function plasticKernels(backend: Backend): PlasticKernels {
   const k = backend as Backend & Partial<PlasticKernels>;
   if (!k.plasticStep || !k.hebbUpdate || !k.plasticStepBackward) throw new Error(`the ${backend.name} backend has no plastic kernels`);
@@ -804,7 +834,7 @@ function evaluateTargets(): Record<string, Target> {
         met: f / floorMs <= 2,
         detail:
           `${fmt(f / floorMs)}x the floor (${fmt(floorMs / T)} ms/step at ${fmt(floorGBps(rule, tb, tn))} GB/s; ` +
-          `copyRaw alone ${fmt(copyGBps(rule, tb, tn))} GB/s)`,
+          `copyRaw alone ${fmt(copyGBps(rule, tb, tn))} GB/s; copyBufferToBuffer ${fmt(bufferCopyGBps(rule, tb, tn))} GB/s)`,
       };
     }
     if (timed(SMALL_SIZE)) {
