@@ -9,9 +9,10 @@
 //   retroactive: dE = gd·m + (1 − η)·dE' and u = dE';  otherwise u = gd
 //   dx[b, j]   = Σ_i (w[i, j] + α[i, j]·H')·dz_i;   dpre[b, j] = Σ_i u·k_i
 //   row sums over j of (S1, S2, S3, S4) = (u·pre_j, s2, dE'·E, H'·x_j), s2 = gd·E if retroactive,
-//   else G·H, S4 = 0 where alpha is full (only a per-row alpha's gradient reads it): each lane adds up its CPL Chunks' shares, and store_shares (plastic_shares_*.wgsl)
-//   stores them in row_part, ns floats per (row, lane), or with subgroups their sum over the lanes,
-//   a vec4 per (row, column group)
+//   else G·H, and S4 = 0 where alpha is full (only a per-row alpha's gradient reads it): each lane
+//   adds up its CPL Chunks' shares, and store_shares (plastic_shares_*.wgsl) stores them in
+//   row_part, ns floats per (row, lane), or with subgroups their sum over the lanes, a vec4 per
+//   (row, column group)
 //   grad_part[eb, 0, i, j] = Σ_{b in episode block eb} dz_i·H'·x_j  (dalpha; full alpha only)
 //   grad_part[eb, last, i, j] = Σ_{b in episode block eb} dz_i·x_j   (dw, if WITH_DW)
 // dw needs no trace, and the host takes it as a matmul where the episodes span several blocks;
