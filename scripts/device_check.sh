@@ -38,12 +38,13 @@ export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-/tmp} BACKPROPAMINE_REQUIRE_WEBGPU=1
     process.exit(0);'
 } 2>&1 | tee "$out/adapter.txt"
 
-timeout 200 npx vitest run >"$out/tests.txt" 2>&1
+# No npm there (only the node binary travels): vitest and the bench run through node itself.
+timeout 200 node node_modules/vitest/vitest.mjs run >"$out/tests.txt" 2>&1
 echo "tests exit $?" | tee -a "$out/tests.txt"
 cp .build/test-results.json "$out/" 2>/dev/null
 grep -E 'Test Files|Tests ' "$out/tests.txt"
 
-timeout 260 npm run bench:kernels -- --quick >"$out/kernels.txt" 2>&1
+timeout 260 node scripts/run.mjs bench/kernels.bench.ts --quick >"$out/kernels.txt" 2>&1
 echo "bench exit $?" | tee -a "$out/kernels.txt"
 cp bench/results/kernels.json "$out/" 2>/dev/null
 sed -n '/^targets/,/^wrote/p' "$out/kernels.txt"
