@@ -2,7 +2,7 @@
 // H, dH' (and E, dE') once, writes dH (and dE) once, finishes dx and dpre, and leaves the row sums
 // as per-lane shares for plastic_step_bwd_finish.wgsl and dalpha and dw as per-block partials for
 // the backend's reduce.
-// Math, with the row coefficients (dz, m, m·post_i, a), (k, α_i, η, post_i) of
+// Math, with the row coefficients (dz, m, m·post_i, ·), (k, α_i, η, post_i) of
 // plastic_step_bwd_prep.wgsl and the update of plastic_common.wgsl recomputed from H (and E):
 //   G  = dH' + α[i, j]·dz_i·x_j              (the total gradient of H': the cell reads it)
 //   dH = G·∂H'/∂H;  gd = G·∂H'/∂d
@@ -100,8 +100,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   }
   let retro = RULE == RETROACTIVE;
   let soft_k = select(0.0, p.soft_k, SOFT_CLIP);
-  // The row factor a is 1 for these rules (plastic_common.wgsl): a constant, so the update folds.
-  let unit_decay = RULE == HEBBIAN || retro;
   // This lane's columns (in Chunks): CPL of them, WGC apart, so neighbouring lanes read
   // neighbouring Chunks.
   var cols = array<u32, CPL>();
@@ -147,10 +145,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
         continue; // uniform: store_shares may need every lane
       }
       let row = b * p.n + i;
-      let c0 = coef[2u * row]; // (dz, m, m·post_i, a): the same for every lane
+      let c0 = coef[2u * row]; // (dz, m, m·post_i, ·): the same for every lane
       let c1 = coef[2u * row + 1u]; // (k, α_i, η, post_i)
       let dz = c0.x;
       let m = c0.y;
+      // The rule's row factor, here rather than from the prep pass: with RULE a constant it folds
+      // to 1 for hebbian and retroactive (with S4 skipped below, the backward took 0.93x and 0.97x
+      // the time against a factor read from coef, bench/plastic_time.ts builds alternated 6 times).
+      let a_row = row_decay(RULE, m, c1.w);
       var shares = vec4<f32>(0.0);
       for (var q = 0u; q < CPL; q++) {
         if (!has[q]) {
@@ -169,7 +171,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
           e_old = elig[k];
           d = m * e_old;
         }
-        let upd = trace_update(h_old, d, select(c0.w, 1.0, unit_decay), soft_k, p.clip);
+        let upd = trace_update(h_old, d, a_row, soft_k, p.clip);
         var g = alpha_ij * (dz * x_c[a]);
         if (TRACE_GRADS) {
           g += dhebb[k];

@@ -1,7 +1,7 @@
 // plastic_step_bwd_prep.wgsl: the per-row coefficients of the plastic step's backward, gathered
 // once so that plastic_step_bwd.wgsl reads two vec4s per row instead of six bindings:
 //   dz = dh·(1 − h²), dh = Σ of its dh_count parts (0 without any), written as the gradient of drive
-//   coef[2·row]     = (dz, m, m·post_i, a)              a: the rule's row factor (plastic_common)
+//   coef[2·row]     = (dz, m, m·post_i, 0)              (the pass derives the row factor itself)
 //   coef[2·row + 1] = (k, α_i, η, post_i)               k = m·post_i, or η·post_i for retroactive
 // k weighs row i in dpre[b, j] = Σ_i u[b, i, j]·k[b, i]; α_i is alpha_row[i·alpha_stride] (unused
 // for a full alpha, which the main pass reads itself); η is 0 unless the rule is retroactive.
@@ -60,6 +60,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let post_i = post[row];
   let retro = p.rule == RETROACTIVE;
   let eta_e = select(0.0, eta[0], retro);
-  coef[2u * row] = vec4<f32>(dz, m, m * post_i, row_decay(p.rule, m, post_i));
+  coef[2u * row] = vec4<f32>(dz, m, m * post_i, 0.0);
   coef[2u * row + 1u] = vec4<f32>(select(m, eta_e, retro) * post_i, alpha_row[i * p.alpha_stride], eta_e, post_i);
 }
