@@ -258,15 +258,16 @@ function floorBytes(what: Kernel | 'step' | 'episode', rule: StepRule, b: number
 const copyName = (rule: StepRule, b: number, n: number) => `copyRaw [${b}·${n}²] in the ${rule} rotation`;
 const bufferCopyName = (rule: StepRule, b: number, n: number) => `copyBufferToBuffer [${b}·${n}²] in the ${rule} rotation`;
 const kernelName = (kernel: Kernel, rule: StepRule, b: number, n: number) => `${kernel} ${rule} B=${b} N=${n}`;
-/** Our copy kernel's bandwidth (read + write) over one trace, in the (rule, B, N) rotation. */
-const copyGBps = (rule: StepRule, b: number, n: number) => (2 * b * n * n * 4) / (msOf('ours-webgpu', copyName(rule, b, n)) * 1e6);
+/** Bandwidth (read + write) of the timed case `name`, a copy of one B·N² trace. */
+const traceCopyGBps = (name: string, b: number, n: number) => (2 * b * n * n * 4) / (msOf('ours-webgpu', name) * 1e6);
+/** Our copy kernel's bandwidth over one trace, in the (rule, B, N) rotation. */
+const copyGBps = (rule: StepRule, b: number, n: number) => traceCopyGBps(copyName(rule, b, n), b, n);
 /**
  * The queue's own buffer copy over one trace, in the same rotation: on lavapipe a memcpy, which no
  * kernel can match (every storage access a kernel makes is compiled per SIMD lane, see
  * chunk_vec4.wgsl); printed beside the floor, which stays a kernel's copy.
  */
-const bufferCopyGBps = (rule: StepRule, b: number, n: number) =>
-  (2 * b * n * n * 4) / (msOf('ours-webgpu', bufferCopyName(rule, b, n)) * 1e6);
+const bufferCopyGBps = (rule: StepRule, b: number, n: number) => traceCopyGBps(bufferCopyName(rule, b, n), b, n);
 /**
  * The bandwidth the floors are computed with: the faster of our copy kernel and hebbUpdate, which
  * is itself a pure stream over the traces (each read once and written once), in the same rotation.
